@@ -5,7 +5,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
@@ -57,6 +57,7 @@ def review_create(request: HttpRequest) -> HttpResponse:
 @require_safe
 def dashboard(request: HttpRequest, review_id: int) -> HttpResponse:
     review = get_review_for_user(request.user, review_id)
+    prefetch_related_objects([review], "criteria")
     team = review.memberships.values("role").annotate(n=Count("id"))
     role_counts = {row["role"]: row["n"] for row in team}
     context = {

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client, override_settings
+
+from core.roles import Role
+from reviews.models import Membership, Review
+
+
+def _run(**options: object) -> str:
+    out = StringIO()
+    call_command("demo_review", stdout=out, **options)
+    return out.getvalue()
+
+
+@override_settings(DEBUG=True)
+def test_demo_review_is_idempotent_and_its_logins_work(db: None) -> None:
+    first = _run()
+    second = _run()
+    assert Review.objects.filter(is_demo=True).count() == 1
+    review = Review.objects.get(is_demo=True)
+    assert review.title == "Exercise for neuropathic pain after spinal cord injury"
+    roles = sorted(Membership.objects.filter(review=review).values_list("role", flat=True))
+    assert roles == [Role.LEAD, Role.REVIEWER, Role.REVIEWER]
+    assert len(review.inclusion_criteria()) >= 3
+    assert "password: demo-lead-pass" in first and "password: demo-lead-pass" in second
+    client = Client()
+    assert client.login(username="lead@demo.example", password="demo-lead-pass")
+    page = client.get(f"/reviews/{review.pk}/").content.decode()
+    assert "Demo review" in page and review.title in page
+
+
+@override_settings(DEBUG=False)
+def test_demo_review_refuses_a_production_site(db: None) -> None:
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        _run()
+    assert not Review.objects.exists()
