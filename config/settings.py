@@ -29,7 +29,7 @@ def env_secret(name: str, default: str = "") -> str:
     path = env.str(f"{name}_FILE", default="")
     if path:
         return Path(path).read_text().strip()
-    return env.str(name, default=default)
+    return str(env.str(name, default=default))
 
 
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -102,9 +102,7 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the Celery worker share the file: WAL lets them read
     # while the other writes, and IMMEDIATE transactions avoid upgrade deadlocks.
@@ -196,7 +194,7 @@ if REDIS_URL:
 else:
     # Embedded broker: kombu's filesystem transport needs no server, so a
     # worker started beside runserver (`make run`) picks tasks up from var/.
-    _queue_dir = VAR_DIR / "celery" / "queue"
+    _queue_dir = Path(env.str("CELERY_QUEUE_DIR", default=str(VAR_DIR / "celery" / "queue")))
     _queue_dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

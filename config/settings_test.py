@@ -1,5 +1,11 @@
 """Test settings: speed-ups only; everything else comes from config.settings."""
 
+import os
+
+# Tests run with development settings whatever the database (the production
+# security settings are checked in tests/test_settings.py in a subprocess).
+os.environ.setdefault("DEBUG", "true")
+
 from .settings import *  # noqa: F403
 from .settings import DATABASES, REDIS_URL, env
 
@@ -11,6 +17,15 @@ STORAGES["staticfiles"] = {  # noqa: F405
 # Tasks run in-process unless a test starts a real worker (tests/core/test_worker.py).
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
+if not REDIS_URL:
+    # Not the folder of a `make run` worker, which would take the tests' tasks.
+    _test_queue = VAR_DIR / "celery" / "test-queue"  # noqa: F405
+    _test_queue.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_test_queue),
+        "data_folder_out": str(_test_queue),
+        "store_processed": False,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so that a real worker process can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}  # noqa: F405

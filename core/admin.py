@@ -5,7 +5,7 @@ from core.models import AuditEvent, Job, User
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin[User]):
     ordering = ["email"]
     list_display = ["email", "name", "is_active", "is_staff", "last_login", "date_joined"]
     list_filter = ["is_active", "is_staff", "is_superuser"]

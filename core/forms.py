@@ -11,7 +11,7 @@ class ProfileForm(forms.ModelForm[User]):
         fields = ["name", "email"]
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
+        email = str(self.cleaned_data["email"]).strip().lower()
         if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError("Another account uses this e-mail address.")
         return email

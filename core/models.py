@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.http import HttpRequest
 from django.utils import timezone
 
 
@@ -17,6 +18,12 @@ class BaseModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request type of views behind @login_required, for the type checker."""
+
+    user: User
 
 
 class UserManager(BaseUserManager["User"]):
@@ -44,7 +51,7 @@ class User(AbstractUser):
     email = models.EmailField("e-mail address", unique=True)
     name = models.CharField("full name", max_length=150)
 
-    objects: UserManager = UserManager()  # type: ignore[assignment]
+    objects = UserManager()  # type: ignore[assignment,misc]
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["name"]
@@ -96,6 +103,11 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verb} {self.target_type}#{self.target_id}"
+
+    @property
+    def verb_display(self) -> str:
+        """'membership.role_changed' -> 'membership role changed'."""
+        return self.verb.replace(".", " ").replace("_", " ")
 
 
 class Job(BaseModel):

@@ -33,7 +33,15 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin[Invitation]):
-    list_display = ["email", "review", "role", "invited_by", "expires_at", "accepted_at", "revoked_at"]
+    list_display = [
+        "email",
+        "review",
+        "role",
+        "invited_by",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
     list_filter = ["role"]
     search_fields = ["email", "review__title"]
     list_select_related = ["review", "invited_by"]

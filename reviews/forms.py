@@ -23,7 +23,7 @@ class CriteriaField(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 4})
 
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
-        text = super().to_python(value)
+        text = super().to_python(value) or ""
         return [line.strip(" \t-•*") for line in text.splitlines() if line.strip(" \t-•*")]
 
     def validate(self, value: Any) -> None:
@@ -70,8 +70,12 @@ class ReviewForm(forms.ModelForm[Review]):
             "comparator": forms.Textarea(attrs={"rows": 2}),
             "outcomes": forms.Textarea(attrs={"rows": 2}),
         }
-        labels = {"population": "Population (P)", "intervention": "Intervention (I)",
-                  "comparator": "Comparator (C)", "outcomes": "Outcomes (O)"}
+        labels = {
+            "population": "Population (P)",
+            "intervention": "Intervention (I)",
+            "comparator": "Comparator (C)",
+            "outcomes": "Outcomes (O)",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -101,7 +105,9 @@ class InviteForm(forms.Form):
     emails = forms.CharField(
         label="E-mail addresses",
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "ana@example.org, li@example.org"}),
-        help_text=f"One or more addresses, separated by commas or new lines (at most {MAX_INVITES}).",
+        help_text=(
+            f"One or more addresses, separated by commas or new lines (at most {MAX_INVITES})."
+        ),
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.REVIEWER)
 
@@ -137,9 +143,7 @@ class InvitationSignupForm(forms.Form):
 
     name = forms.CharField(label="Your full name", max_length=150)
     password1 = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(
-        label="Password again", widget=forms.PasswordInput, strip=False
-    )
+    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput, strip=False)
 
     def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

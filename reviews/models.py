@@ -29,7 +29,9 @@ class Review(BaseModel):
     protocol_registration = models.CharField(
         max_length=100,
         blank=True,
-        help_text="Registry and identifier, e.g. PROSPERO CRD42023412345 or OSF 10.17605/OSF.IO/ABCDE.",
+        help_text=(
+            "Registry and identifier, e.g. PROSPERO CRD42023412345 or OSF 10.17605/OSF.IO/ABCDE."
+        ),
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROTOCOL)
     is_demo = models.BooleanField(default=False, help_text="Created by `manage.py demo_review`.")

@@ -132,9 +132,7 @@ def membership_create(*, review_id: int, user: User, role: Role, actor: User | N
 def _leads_locked(review_id: int) -> list[Membership]:
     # Locking every lead row serialises concurrent demotions, so two leads
     # cannot demote each other at the same moment and leave the review leaderless.
-    return list(
-        Membership.objects.select_for_update().filter(review_id=review_id, role=Role.LEAD)
-    )
+    return list(Membership.objects.select_for_update().filter(review_id=review_id, role=Role.LEAD))
 
 
 @transaction.atomic
@@ -203,9 +201,7 @@ def _enqueue_sending(review: Review, actor: User, invitations: Sequence[Invitati
 
 
 @transaction.atomic
-def invitations_create(
-    *, review: Review, actor: User, emails: Sequence[str], role: Role
-) -> Job:
+def invitations_create(*, review: Review, actor: User, emails: Sequence[str], role: Role) -> Job:
     """Invite people by e-mail; the e-mails go out in the background.
 
     An address that already has a pending invitation gets a fresh one (new
@@ -296,9 +292,7 @@ def invitation_from_token(token: str) -> Invitation:
     """
     try:
         invitation_id = signing.loads(token, salt=INVITATION_SALT)
-        invitation = Invitation.objects.select_related("review", "invited_by").get(
-            pk=invitation_id
-        )
+        invitation = Invitation.objects.select_related("review", "invited_by").get(pk=invitation_id)
     except (signing.BadSignature, Invitation.DoesNotExist, TypeError, ValueError):
         raise ValidationError(
             "This invitation link is not valid. Check that you copied the whole link "

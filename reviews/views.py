@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -11,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from core.access import get_job_for_user, get_review_for_user
-from core.models import AuditEvent, User
+from core.models import AuditEvent, AuthenticatedHttpRequest, User
 from core.roles import Role
 from reviews import services
 from reviews.forms import InvitationSignupForm, InviteForm, MemberRoleForm, ReviewForm
@@ -24,7 +26,7 @@ def _error_text(error: ValidationError) -> str:
 
 @login_required
 @require_safe
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     memberships = (
         Membership.objects.filter(user_id=request.user.pk)
         .select_related("review")
@@ -33,7 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     invitations = (
         Invitation.objects.pending()
-        .filter(email__iexact=request.user.email)  # type: ignore[union-attr]
+        .filter(email__iexact=request.user.email)
         .exclude(review__memberships__user_id=request.user.pk)
         .select_related("review", "invited_by")
     )
@@ -43,10 +45,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def review_create(request: HttpRequest) -> HttpResponse:
+def review_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        assert isinstance(request.user, User)
         review = services.review_create(creator=request.user, **form.cleaned_data)
         messages.success(request, f"Review “{review.title}” created. You are its lead.")
         return redirect(review)
@@ -55,7 +56,7 @@ def review_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_safe
-def dashboard(request: HttpRequest, review_id: int) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
     review = get_review_for_user(request.user, review_id)
     prefetch_related_objects([review], "criteria")
     team = review.memberships.values("role").annotate(n=Count("id"))
@@ -77,11 +78,10 @@ def dashboard(request: HttpRequest, review_id: int) -> HttpResponse:
 
 
 @login_required
-def review_edit(request: HttpRequest, review_id: int) -> HttpResponse:
+def review_edit(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
     form = ReviewForm(request.POST or None, instance=review)
     if request.method == "POST" and form.is_valid():
-        assert isinstance(request.user, User)
         # form.instance already holds the new values; the service re-reads the
         # row so that its audit "before" is what was stored.
         services.review_update(review=review, actor=request.user, **form.cleaned_data)
@@ -92,7 +92,7 @@ def review_edit(request: HttpRequest, review_id: int) -> HttpResponse:
 
 @login_required
 @require_safe
-def team(request: HttpRequest, review_id: int) -> HttpResponse:
+def team(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
     review = get_review_for_user(request.user, review_id)
     context = {
         "review": review,
@@ -110,22 +110,21 @@ def team(request: HttpRequest, review_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def invite(request: HttpRequest, review_id: int) -> HttpResponse:
+def invite(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
     form = InviteForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+            messages.error(request, " ".join(str(error) for error in errors))
         return redirect("reviews:team", review.pk)
-    assert isinstance(request.user, User)
     try:
-        job = services.invitations_create(
-            review=review, actor=request.user, **form.cleaned_data
-        )
+        job = services.invitations_create(review=review, actor=request.user, **form.cleaned_data)
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
-        messages.success(request, f"{job.total} invitation(s) created; the e-mails are on their way.")
+        messages.success(
+            request, f"{job.total} invitation(s) created; the e-mails are on their way."
+        )
     return redirect("reviews:team", review.pk)
 
 
@@ -137,14 +136,15 @@ def _membership_in(review: Review, membership_id: int) -> Membership:
 
 @login_required
 @require_POST
-def member_role(request: HttpRequest, review_id: int, membership_id: int) -> HttpResponse:
+def member_role(
+    request: AuthenticatedHttpRequest, review_id: int, membership_id: int
+) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
     membership = _membership_in(review, membership_id)
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of the roles: lead, reviewer or observer.")
         return redirect("reviews:team", review.pk)
-    assert isinstance(request.user, User)
     try:
         services.membership_change_role(
             membership=membership, actor=request.user, role=form.cleaned_data["role"]
@@ -158,10 +158,11 @@ def member_role(request: HttpRequest, review_id: int, membership_id: int) -> Htt
 
 @login_required
 @require_POST
-def member_remove(request: HttpRequest, review_id: int, membership_id: int) -> HttpResponse:
+def member_remove(
+    request: AuthenticatedHttpRequest, review_id: int, membership_id: int
+) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
     membership = _membership_in(review, membership_id)
-    assert isinstance(request.user, User)
     try:
         services.membership_remove(membership=membership, actor=request.user)
     except ValidationError as error:
@@ -179,10 +180,11 @@ def _invitation_in(review: Review, invitation_id: int) -> Invitation:
 
 @login_required
 @require_POST
-def invitation_revoke(request: HttpRequest, review_id: int, invitation_id: int) -> HttpResponse:
+def invitation_revoke(
+    request: AuthenticatedHttpRequest, review_id: int, invitation_id: int
+) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
     invitation = _invitation_in(review, invitation_id)
-    assert isinstance(request.user, User)
     try:
         services.invitation_revoke(invitation=invitation, actor=request.user)
     except ValidationError as error:
@@ -194,10 +196,11 @@ def invitation_revoke(request: HttpRequest, review_id: int, invitation_id: int) 
 
 @login_required
 @require_POST
-def invitation_resend(request: HttpRequest, review_id: int, invitation_id: int) -> HttpResponse:
+def invitation_resend(
+    request: AuthenticatedHttpRequest, review_id: int, invitation_id: int
+) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
     invitation = _invitation_in(review, invitation_id)
-    assert isinstance(request.user, User)
     try:
         services.invitation_resend(invitation=invitation, actor=request.user)
     except ValidationError as error:
@@ -209,7 +212,7 @@ def invitation_resend(request: HttpRequest, review_id: int, invitation_id: int) 
 
 @login_required
 @require_safe
-def activity(request: HttpRequest, review_id: int) -> HttpResponse:
+def activity(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
     events = AuditEvent.objects.filter(review=review).select_related("actor")
     page = Paginator(events, 50).get_page(request.GET.get("page"))
@@ -218,7 +221,7 @@ def activity(request: HttpRequest, review_id: int) -> HttpResponse:
 
 @login_required
 @require_safe
-def job_status(request: HttpRequest, review_id: int, job_id: int) -> HttpResponse:
+def job_status(request: AuthenticatedHttpRequest, review_id: int, job_id: int) -> HttpResponse:
     job = get_job_for_user(request.user, review_id, job_id)
     return render(request, "_partials/job.html", {"job": job, "review_id": review_id})
 
@@ -234,17 +237,20 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         context = {"error": _error_text(error)}
         return render(request, "reviews/invitation_invalid.html", context, status=status)
     if request.user.is_authenticated:
-        return _accept_as_current_user(request, token, invitation)
+        return _accept_as_current_user(cast(AuthenticatedHttpRequest, request), token, invitation)
     if User.objects.filter(email__iexact=invitation.email).exists():
         return render(
-            request, "reviews/invitation_accept.html", {"invitation": invitation, "needs_login": True}
+            request,
+            "reviews/invitation_accept.html",
+            {"invitation": invitation, "needs_login": True},
         )
     return _signup_and_accept(request, token, invitation)
 
 
-def _accept_as_current_user(request: HttpRequest, token: str, invitation: Invitation) -> HttpResponse:
+def _accept_as_current_user(
+    request: AuthenticatedHttpRequest, token: str, invitation: Invitation
+) -> HttpResponse:
     if request.method == "POST":
-        assert isinstance(request.user, User)
         try:
             services.invitation_accept(token=token, user=request.user)
         except ValidationError as error:

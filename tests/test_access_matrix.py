@@ -76,7 +76,9 @@ class Url:
         return self.name.startswith("admin:")
 
 
-def _walk(patterns: list[URLPattern | URLResolver], prefix: str = "", ns: str = "") -> Iterator[Url]:
+def _walk(
+    patterns: list[URLPattern | URLResolver], prefix: str = "", ns: str = ""
+) -> Iterator[Url]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             namespace = f"{ns}{pattern.namespace}:" if pattern.namespace else ns
@@ -162,9 +164,9 @@ def test_access(url: Url, persona: str, scene: dict) -> None:
         assert response.status_code in expected, (
             f"{persona} {method} {path}: got {response.status_code}, expected {expected}"
         )
-        if response.status_code == 302 and persona == "anonymous" and not url.is_admin:
-            if ACCESS[url.name][0] != PUBLIC:
-                assert response["Location"].startswith("/accounts/login/?next=")
+        redirected_anonymous = response.status_code == 302 and persona == "anonymous"
+        if redirected_anonymous and not url.is_admin and ACCESS[url.name][0] != PUBLIC:
+            assert response["Location"].startswith("/accounts/login/?next=")
         if response.status_code == 200 and url.name not in SHOWS_REVIEW_TO_NON_MEMBERS:
             body = response.content.decode()
             hidden = scene["review"] if persona == "outsider" else scene["other"]

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 from django.core import mail
-from playwright.sync_api import Browser, Page, Response, expect
+from playwright.sync_api import Browser, Page, Response, ViewportSize, expect
 from pytest_django.live_server_helper import LiveServer
 
 from core.models import User
@@ -22,7 +22,7 @@ from reviews.models import Invitation, Membership, Review
 from tests.factories import PASSWORD, UserFactory
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 
 TITLE = "Exercise for neuropathic pain after spinal cord injury in rodents"
 QUESTION = "Does exercise reduce neuropathic pain in rodent models of spinal cord injury?"
@@ -72,7 +72,7 @@ def _assert_styled(page: Page) -> None:
 def test_lead_creates_review_and_invited_reviewer_joins(
     live_server: LiveServer, browser: Browser, page: Page
 ) -> None:
-    lead: User = UserFactory(email="lena.lead@example.org", name="Lena Lead")
+    lead: User = UserFactory.create(email="lena.lead@example.org", name="Lena Lead")
     errors: list[str] = []
     _watch_for_errors(page, errors)
 

@@ -56,5 +56,5 @@ def test_failing_change_after_audit_leaves_no_audit_row(monkeypatch: pytest.Monk
 @pytest.mark.django_db(transaction=True)
 def test_audit_outside_a_transaction_is_refused(review: Review) -> None:
     user: User = UserFactory()
-    with pytest.raises(RuntimeError, match="inside transaction.atomic"):
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
         audit_event_create(actor=user, verb="x", target=review, review_id=review.pk)

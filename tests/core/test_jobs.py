@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import pytest
 from celery import shared_task
 
 from core.models import Job, User

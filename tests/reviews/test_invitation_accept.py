@@ -17,8 +17,9 @@ NEW_PASSWORD = "a-long-and-unusual-passphrase"
 
 @pytest.fixture
 def invitation(review: Review, lead: User) -> Invitation:
-    return InvitationFactory(review=review, email="new@example.org", role=Role.REVIEWER,
-                             invited_by=lead)
+    return InvitationFactory(
+        review=review, email="new@example.org", role=Role.REVIEWER, invited_by=lead
+    )
 
 
 def _signup(client: Client, token: str, **changes: str):  # type: ignore[no-untyped-def]

@@ -29,7 +29,9 @@ def test_home_page(db: None, django_assert_max_num_queries: Callable) -> None:
 def test_team_page(review: Review, lead: User, django_assert_max_num_queries: Callable) -> None:
     MembershipFactory.create_batch(40, review=review)
     services.invitations_create(
-        review=review, actor=lead, emails=[f"p{n}@example.org" for n in range(20)],
+        review=review,
+        actor=lead,
+        emails=[f"p{n}@example.org" for n in range(20)],
         role=Role.REVIEWER,
     )
     client = client_for(lead)
@@ -38,11 +40,13 @@ def test_team_page(review: Review, lead: User, django_assert_max_num_queries: Ca
     assert response.content.decode().count("p1") >= 1
 
 
-@pytest.mark.parametrize("path", ["/reviews/{pk}/", "/reviews/{pk}/activity/", "/accounts/profile/"])
+@pytest.mark.parametrize(
+    "path", ["/reviews/{pk}/", "/reviews/{pk}/activity/", "/accounts/profile/"]
+)
 def test_review_pages(
     path: str, review: Review, lead: User, django_assert_max_num_queries: Callable
 ) -> None:
-    for n in range(30):
+    for _ in range(30):
         member = MembershipFactory(review=review)
         services.membership_change_role(membership=member, actor=lead, role=Role.OBSERVER)
     client = client_for(lead)

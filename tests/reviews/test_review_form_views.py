@@ -24,7 +24,11 @@ def test_create_review_makes_the_creator_lead_and_keeps_criteria_order(lead: Use
     review = Review.objects.get(title=VALID["title"], created_by=lead)
     assert response.status_code == 302
     assert response["Location"] == f"/reviews/{review.pk}/"
-    assert review.inclusion_criteria() == ["Rodent SCI model", "Exercise after injury", "Pain outcome"]
+    assert review.inclusion_criteria() == [
+        "Rodent SCI model",
+        "Exercise after injury",
+        "Pain outcome",
+    ]
     assert review.exclusion_criteria() == ["Non-traumatic injury", "No control group"]
     assert Membership.objects.get(review=review, user=lead).role == Role.LEAD
     event = AuditEvent.objects.get(review=review, verb="review.created")
@@ -36,8 +40,13 @@ def test_dashboard_shows_pico_and_criteria(lead: User) -> None:
     client.post("/reviews/new/", VALID)
     review = Review.objects.get(title=VALID["title"], created_by=lead)
     page = client.get(f"/reviews/{review.pk}/").content.decode()
-    for text in ("Rats and mice with traumatic SCI", "No exercise", "Exercise after injury",
-                 "CRD42023412345", 'data-testid="current-role">Lead'):
+    for text in (
+        "Rats and mice with traumatic SCI",
+        "No exercise",
+        "Exercise after injury",
+        "CRD42023412345",
+        'data-testid="current-role">Lead',
+    ):
         assert text in page
 
 
@@ -67,8 +76,12 @@ def test_overlong_title_is_refused(lead: User) -> None:
 
 
 def test_lead_edits_review_and_the_change_is_audited(lead: User, review: Review) -> None:
-    data = {**VALID, "title": review.title, "status": Review.Status.IN_PROGRESS,
-            "exclusion_criteria": "No control group\nNon-traumatic injury"}
+    data = {
+        **VALID,
+        "title": review.title,
+        "status": Review.Status.IN_PROGRESS,
+        "exclusion_criteria": "No control group\nNon-traumatic injury",
+    }
     response = client_for(lead).post(f"/reviews/{review.pk}/edit/", data)
     assert response.status_code == 302
     review.refresh_from_db()

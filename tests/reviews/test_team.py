@@ -57,7 +57,8 @@ def test_invite_refuses_malformed_addresses_and_stores_nothing(lead: User, revie
 
 def test_invite_refuses_an_unknown_role(lead: User, review: Review) -> None:
     response = client_for(lead).post(
-        f"/reviews/{review.pk}/team/invite/", {"emails": "a@example.org", "role": "admin"},
+        f"/reviews/{review.pk}/team/invite/",
+        {"emails": "a@example.org", "role": "admin"},
         follow=True,
     )
     assert "Select a valid choice" in _messages(response)
@@ -77,7 +78,9 @@ def test_invite_refuses_existing_members_and_stores_nothing(
 
 
 def test_inviting_again_replaces_the_pending_invitation(lead: User, review: Review) -> None:
-    services.invitations_create(review=review, actor=lead, emails=["a@example.org"], role=Role.REVIEWER)
+    services.invitations_create(
+        review=review, actor=lead, emails=["a@example.org"], role=Role.REVIEWER
+    )
     first = Invitation.objects.get()
     services.invitations_create(review=review, actor=lead, emails=["a@example.org"], role=Role.LEAD)
     first.refresh_from_db()
@@ -168,7 +171,9 @@ def test_team_page_hides_invitations_from_non_leads(
     services.invitations_create(
         review=review, actor=lead, emails=["secret@example.org"], role=Role.REVIEWER
     )
-    assert "secret@example.org" in client_for(lead).get(f"/reviews/{review.pk}/team/").content.decode()
+    assert (
+        "secret@example.org" in client_for(lead).get(f"/reviews/{review.pk}/team/").content.decode()
+    )
     page = client_for(reviewer_a).get(f"/reviews/{review.pk}/team/").content.decode()
     assert "secret@example.org" not in page
     assert "Invite people" not in page
