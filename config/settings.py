@@ -25,7 +25,7 @@ env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
 def env_secret(name: str, default: str = "") -> str:
-    """Read NAME, or the contents of the file named by NAME_FILE (Docker/K8s secrets)."""
+    """NAME, or the contents of the file named by NAME_FILE (Docker/K8s secrets)."""
     path = env.str(f"{name}_FILE", default="")
     if path:
         return Path(path).read_text().strip()
@@ -35,23 +35,35 @@ def env_secret(name: str, default: str = "") -> str:
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-# A deployment always names its database; without one we are on a developer's
-# machine, so DEBUG defaults to on only in the embedded default.
-DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
+# A deployment names its database or its secret key; without either we are on a
+# developer's machine, so DEBUG defaults to on only in the embedded default.
+DEBUG = env.bool(
+    "DEBUG",
+    default=not (env.str("DATABASE_URL", default="") or env_secret("SECRET_KEY")),
+)
 
 SECRET_KEY = env_secret("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if DEBUG:
-    SECRET_KEY = SECRET_KEY or "django-insecure-dev-only-never-use-in-production-0123456789"
+    SECRET_KEY = (
+        SECRET_KEY or "django-insecure-dev-only-never-use-in-production-0123456789"
+    )
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]", "testserver"]
 else:
     if not SECRET_KEY:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off (or set DEBUG=true for development)."
+            "SECRET_KEY must be set when DEBUG is off "
+            "(or set DEBUG=true for development)."
         )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured(
-            "ALLOWED_HOSTS must be set when DEBUG is off, e.g. ALLOWED_HOSTS=reviews.example.org"
+            "ALLOWED_HOSTS must be set when DEBUG is off, "
+            "e.g. ALLOWED_HOSTS=reviews.example.org"
+        )
+    if not env.str("SITE_URL", default=""):
+        raise ImproperlyConfigured(
+            "SITE_URL must be set when DEBUG is off: e-mailed links start with it, "
+            "e.g. SITE_URL=https://reviews.example.org"
         )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -102,7 +114,9 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the Celery worker share the file: WAL lets them read
     # while the other writes, and IMMEDIATE transactions avoid upgrade deadlocks.
@@ -122,7 +136,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reviews:home"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation."
+        "UserAttributeSimilarityValidator"
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -138,12 +155,16 @@ USE_TZ = True
 # --- Static and uploaded files ----------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request without it
+STATIC_ROOT.mkdir(
+    parents=True, exist_ok=True
+)  # WhiteNoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int(
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024
+)
 
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:
@@ -177,7 +198,9 @@ STORAGES = {
 # --- E-mail -----------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Reviews <noreply@localhost>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Reviews <noreply@localhost>"
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery and cache -------------------------------------------------------
@@ -194,14 +217,17 @@ if REDIS_URL:
 else:
     # Embedded broker: kombu's filesystem transport needs no server, so a
     # worker started beside runserver (`make run`) picks tasks up from var/.
-    _queue_dir = Path(env.str("CELERY_QUEUE_DIR", default=str(VAR_DIR / "celery" / "queue")))
-    _queue_dir.mkdir(parents=True, exist_ok=True)
+    _queue_dir = Path(
+        env.str("CELERY_QUEUE_DIR", default=str(VAR_DIR / "celery" / "queue"))
+    )
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
+    (_queue_dir / "control").mkdir(parents=True, exist_ok=True)
     CELERY_RESULT_BACKEND = None
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -220,7 +246,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "clear-expired-sessions": {"task": "core.tasks.sessions_clear", "schedule": 24 * 3600},
+    "clear-expired-sessions": {
+        "task": "core.tasks.sessions_clear",
+        "schedule": 24 * 3600,
+    },
 }
 
 # --- UI ---------------------------------------------------------------------
@@ -236,12 +265,14 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
+    )
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     if env.bool("USE_X_FORWARDED_PROTO", default=False):
-        # Behind a TLS-terminating proxy that sets this header (and strips it from clients).
+        # Behind a TLS proxy that sets this header (and strips it from clients).
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {

@@ -20,10 +20,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 if not REDIS_URL:
     # Not the folder of a `make run` worker, which would take the tests' tasks.
     _test_queue = VAR_DIR / "celery" / "test-queue"  # noqa: F405
-    _test_queue.mkdir(parents=True, exist_ok=True)
+    (_test_queue / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_test_queue),
         "data_folder_out": str(_test_queue),
+        "control_folder": str(_test_queue / "control"),
         "store_processed": False,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import PermissionDenied
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from core.models import Job
 from core.roles import Role
-from reviews.models import Membership, Review
+from reviews.models import INVITATION_SALT, Invitation, Membership, Review
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -59,3 +60,41 @@ def get_job_for_user(user: User | AnonymousUser, review_id: int, job_id: int) ->
         return Job.objects.get(pk=job_id, review=review)
     except Job.DoesNotExist:
         raise Http404("No such job.") from None
+
+
+def get_invitation_for_token(token: str, *, lock: bool = False) -> Invitation:
+    """The invitation behind a link, if the link can still be used.
+
+    The link is the credential: whoever holds it may see the invitation. Raises
+    ValidationError with a message for that person (code invalid, used, revoked
+    or expired). With `lock`, the row is locked for the current transaction.
+    """
+    invitations = Invitation.objects.select_related("review", "invited_by")
+    if lock:
+        invitations = invitations.select_for_update(of=("self",))
+    try:
+        invitation = invitations.get(pk=signing.loads(token, salt=INVITATION_SALT))
+    except (signing.BadSignature, Invitation.DoesNotExist, TypeError, ValueError):
+        raise ValidationError(
+            "This invitation link is not valid. Check that you copied the whole link "
+            "from the e-mail.",
+            code="invalid",
+        ) from None
+    state = invitation.state
+    if state == Invitation.State.ACCEPTED:
+        raise ValidationError(
+            "This invitation has already been used. Log in to reach the review.",
+            code="used",
+        )
+    if state == Invitation.State.REVOKED:
+        raise ValidationError(
+            "This invitation was withdrawn by the review lead.", code="revoked"
+        )
+    if state == Invitation.State.EXPIRED:
+        raise ValidationError(
+            "This invitation expired on %(date)s. "
+            "Ask the review lead to send a new one.",
+            params={"date": f"{invitation.expires_at:%d %B %Y}"},
+            code="expired",
+        )
+    return invitation

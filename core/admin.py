@@ -7,7 +7,14 @@ from core.models import AuditEvent, Job, User
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin[User]):
     ordering = ["email"]
-    list_display = ["email", "name", "is_active", "is_staff", "last_login", "date_joined"]
+    list_display = [
+        "email",
+        "name",
+        "is_active",
+        "is_staff",
+        "last_login",
+        "date_joined",
+    ]
     list_filter = ["is_active", "is_staff", "is_superuser"]
     search_fields = ["email", "name"]
     fieldsets = (
@@ -15,12 +22,26 @@ class UserAdmin(DjangoUserAdmin[User]):
         ("Personal info", {"fields": ("name",)}),
         (
             "Permissions",
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+            {
+                "fields": (
+                    "is_active",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                )
+            },
         ),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "name", "password1", "password2"),
+            },
+        ),
     )
 
 
@@ -46,7 +67,15 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin[Job]):
-    list_display = ["created_at", "review", "kind", "status", "done", "total", "finished_at"]
+    list_display = [
+        "created_at",
+        "review",
+        "kind",
+        "status",
+        "done",
+        "total",
+        "finished_at",
+    ]
     list_filter = ["status", "kind"]
     search_fields = ["label", "review__title", "error"]
     list_select_related = ["review"]

@@ -24,7 +24,9 @@ def audit_event_create(
     """Record one change. Must run inside the transaction that makes the change,
     so that a rollback removes the change and its audit row together."""
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("audit_event_create must be called inside transaction.atomic()")
+        raise RuntimeError(
+            "audit_event_create must be called inside transaction.atomic()"
+        )
     return AuditEvent.objects.create(
         review_id=review_id,
         actor=actor,

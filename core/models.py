@@ -31,15 +31,20 @@ class UserManager(BaseUserManager["User"]):
 
     use_in_migrations = True
 
-    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+    def create_user(
+        self, email: str, password: str | None = None, **extra: Any
+    ) -> User:
         if not email:
             raise ValueError("An e-mail address is required.")
-        user = self.model(email=self.normalize_email(email), **extra)
+        # Lower case throughout: addresses are compared and matched to invitations.
+        user = self.model(email=email.strip().lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+    def create_superuser(
+        self, email: str, password: str | None = None, **extra: Any
+    ) -> User:
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **extra)
 
@@ -124,12 +129,18 @@ class Job(BaseModel):
         FAILED = "failed", "Failed"
 
     review = models.ForeignKey(
-        "reviews.Review", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+        "reviews.Review",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="jobs",
     )
     kind = models.CharField(max_length=64)
     label = models.CharField(max_length=200)
     params = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED
+    )
     done = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
     message = models.CharField(max_length=300, blank=True)

@@ -6,5 +6,6 @@ app_name = "core"
 
 urlpatterns = [
     path("accounts/profile/", views.profile, name="profile"),
+    path("accounts/email/<str:token>/", views.email_confirm, name="email_confirm"),
     path("healthz/", views.health, name="health"),
 ]

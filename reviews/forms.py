@@ -24,16 +24,19 @@ class CriteriaField(forms.CharField):
 
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         text = super().to_python(value) or ""
-        return [line.strip(" \t-•*") for line in text.splitlines() if line.strip(" \t-•*")]
+        return [
+            line.strip(" \t-•*") for line in text.splitlines() if line.strip(" \t-•*")
+        ]
 
     def validate(self, value: Any) -> None:
         if self.required and not value:
             raise ValidationError(self.error_messages["required"], code="required")
         if len(value) > MAX_CRITERIA:
             raise ValidationError(f"At most {MAX_CRITERIA} criteria, one per line.")
-        too_long = [item for item in value if len(item) > 1000]
-        if too_long:
+        if any(len(item) > 1000 for item in value):
             raise ValidationError("Each criterion must be under 1,000 characters.")
+        if any("\x00" in item for item in value):
+            raise ValidationError("The criteria contain a null character; remove it.")
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -80,8 +83,12 @@ class ReviewForm(forms.ModelForm[Review]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.initial.setdefault("inclusion_criteria", self.instance.inclusion_criteria())
-            self.initial.setdefault("exclusion_criteria", self.instance.exclusion_criteria())
+            self.initial.setdefault(
+                "inclusion_criteria", self.instance.inclusion_criteria()
+            )
+            self.initial.setdefault(
+                "exclusion_criteria", self.instance.exclusion_criteria()
+            )
         else:
             del self.fields["status"]  # a new review starts at the protocol stage
 
@@ -104,9 +111,12 @@ class ReviewForm(forms.ModelForm[Review]):
 class InviteForm(forms.Form):
     emails = forms.CharField(
         label="E-mail addresses",
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "ana@example.org, li@example.org"}),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "ana@example.org, li@example.org"}
+        ),
         help_text=(
-            f"One or more addresses, separated by commas or new lines (at most {MAX_INVITES})."
+            "One or more addresses, separated by commas or new lines "
+            f"(at most {MAX_INVITES})."
         ),
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.REVIEWER)
@@ -119,9 +129,13 @@ class InviteForm(forms.Form):
                 validate_email(email)
             except ValidationError:
                 invalid.append(email)
+            else:
+                if len(email) > 254:  # the longest address SMTP allows
+                    invalid.append(email)
         if invalid:
             raise ValidationError(
-                "Not valid e-mail addresses: %(invalid)s.", params={"invalid": ", ".join(invalid)}
+                "Not valid e-mail addresses: %(invalid)s.",
+                params={"invalid": ", ".join(invalid)},
             )
         if len(emails) > MAX_INVITES:
             raise ValidationError(f"Invite at most {MAX_INVITES} people at a time.")
@@ -142,8 +156,12 @@ class InvitationSignupForm(forms.Form):
     """An invited person without an account chooses their name and password."""
 
     name = forms.CharField(label="Your full name", max_length=150)
-    password1 = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput, strip=False)
+    password1 = forms.CharField(
+        label="Password", widget=forms.PasswordInput, strip=False
+    )
+    password2 = forms.CharField(
+        label="Password again", widget=forms.PasswordInput, strip=False
+    )
 
     def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -30,13 +30,22 @@ class Review(BaseModel):
         max_length=100,
         blank=True,
         help_text=(
-            "Registry and identifier, e.g. PROSPERO CRD42023412345 or OSF 10.17605/OSF.IO/ABCDE."
+            "Registry and identifier, e.g. PROSPERO CRD42023412345 "
+            "or OSF 10.17605/OSF.IO/ABCDE."
         ),
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROTOCOL)
-    is_demo = models.BooleanField(default=False, help_text="Created by `manage.py demo_review`.")
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PROTOCOL
+    )
+    is_demo = models.BooleanField(
+        default=False, help_text="Created by `manage.py demo_review`."
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     # Set by core.access.get_review_for_user: the requesting user's role.
@@ -56,10 +65,14 @@ class Review(BaseModel):
         return self.viewer_role == Role.LEAD
 
     def inclusion_criteria(self) -> list[str]:
-        return [c.text for c in self.criteria.all() if c.kind == Criterion.Kind.INCLUSION]
+        return [
+            c.text for c in self.criteria.all() if c.kind == Criterion.Kind.INCLUSION
+        ]
 
     def exclusion_criteria(self) -> list[str]:
-        return [c.text for c in self.criteria.all() if c.kind == Criterion.Kind.EXCLUSION]
+        return [
+            c.text for c in self.criteria.all() if c.kind == Criterion.Kind.EXCLUSION
+        ]
 
 
 class Criterion(BaseModel):
@@ -69,7 +82,9 @@ class Criterion(BaseModel):
         INCLUSION = "inclusion", "Inclusion"
         EXCLUSION = "exclusion", "Exclusion"
 
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="criteria")
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, related_name="criteria"
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     position = models.PositiveIntegerField()
     text = models.TextField()
@@ -88,7 +103,9 @@ class Criterion(BaseModel):
 
 
 class Membership(BaseModel):
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="memberships")
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, related_name="memberships"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
@@ -97,7 +114,9 @@ class Membership(BaseModel):
     class Meta:
         ordering = ["review", "user__name"]
         constraints = [
-            models.UniqueConstraint(fields=["review", "user"], name="membership_unique_user")
+            models.UniqueConstraint(
+                fields=["review", "user"], name="membership_unique_user"
+            )
         ]
 
     def __str__(self) -> str:
@@ -107,7 +126,9 @@ class Membership(BaseModel):
 class InvitationQuerySet(models.QuerySet["Invitation"]):
     def pending(self) -> InvitationQuerySet:
         return self.filter(
-            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
         )
 
 
@@ -124,7 +145,9 @@ class Invitation(BaseModel):
         EXPIRED = "expired", "Expired"
         REVOKED = "revoked", "Revoked"
 
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="invitations")
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, related_name="invitations"
+    )
     email = models.EmailField()
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.REVIEWER)
     invited_by = models.ForeignKey(
@@ -134,7 +157,11 @@ class Invitation(BaseModel):
     sent_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,4 +1,4 @@
-"""Writes to reviews, teams and invitations. Each one audits itself in the same transaction."""
+"""Writes to reviews, teams and invitations, each audited in its own transaction."""
 
 from __future__ import annotations
 
@@ -8,18 +8,19 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.access import get_invitation_for_token
 from core.audit import audit_event_create
 from core.models import Job, User
 from core.roles import Role
 from core.services import job_create, job_progress, job_start, job_succeed
-from reviews.models import INVITATION_SALT, Criterion, Invitation, Membership, Review
+from reviews.models import Criterion, Invitation, Membership, Review
 
 REVIEW_FIELDS = (
     "title",
@@ -63,7 +64,9 @@ def review_create(
     unknown = set(fields) - set(REVIEW_FIELDS)
     if unknown:
         raise TypeError(f"Unknown review fields: {sorted(unknown)}")
-    review = Review.objects.create(title=title, created_by=creator, is_demo=is_demo, **fields)
+    review = Review.objects.create(
+        title=title, created_by=creator, is_demo=is_demo, **fields
+    )
     _criteria_replace(review, Criterion.Kind.INCLUSION, inclusion_criteria)
     _criteria_replace(review, Criterion.Kind.EXCLUSION, exclusion_criteria)
     audit_event_create(
@@ -114,10 +117,14 @@ def review_update(
 
 
 @transaction.atomic
-def membership_create(*, review_id: int, user: User, role: Role, actor: User | None) -> Membership:
+def membership_create(
+    *, review_id: int, user: User, role: Role, actor: User | None
+) -> Membership:
     """Add a user to a review with a role."""
     if Membership.objects.filter(review_id=review_id, user=user).exists():
-        raise ValidationError("%(user)s is already a member of this review.", params={"user": user})
+        raise ValidationError(
+            "%(user)s is already a member of this review.", params={"user": user}
+        )
     membership = Membership.objects.create(review_id=review_id, user=user, role=role)
     audit_event_create(
         actor=actor,
@@ -132,11 +139,17 @@ def membership_create(*, review_id: int, user: User, role: Role, actor: User | N
 def _leads_locked(review_id: int) -> list[Membership]:
     # Locking every lead row serialises concurrent demotions, so two leads
     # cannot demote each other at the same moment and leave the review leaderless.
-    return list(Membership.objects.select_for_update().filter(review_id=review_id, role=Role.LEAD))
+    return list(
+        Membership.objects.select_for_update().filter(
+            review_id=review_id, role=Role.LEAD
+        )
+    )
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, actor: User, role: Role) -> Membership:
+def membership_change_role(
+    *, membership: Membership, actor: User, role: Role
+) -> Membership:
     """Give a member another role; the last lead cannot be demoted."""
     leads = _leads_locked(membership.review_id)
     membership.refresh_from_db()
@@ -185,8 +198,12 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
 # --- Invitations ------------------------------------------------------------
 
 
-def _enqueue_sending(review: Review, actor: User, invitations: Sequence[Invitation]) -> Job:
-    from reviews.tasks import invitations_send as invitations_send_task  # tasks import us
+def _enqueue_sending(
+    review: Review, actor: User, invitations: Sequence[Invitation]
+) -> Job:
+    from reviews.tasks import (
+        invitations_send as invitations_send_task,
+    )  # tasks import us
 
     job = job_create(
         kind="invitations.send",
@@ -201,20 +218,25 @@ def _enqueue_sending(review: Review, actor: User, invitations: Sequence[Invitati
 
 
 @transaction.atomic
-def invitations_create(*, review: Review, actor: User, emails: Sequence[str], role: Role) -> Job:
+def invitations_create(
+    *, review: Review, actor: User, emails: Sequence[str], role: Role
+) -> Job:
     """Invite people by e-mail; the e-mails go out in the background.
 
     An address that already has a pending invitation gets a fresh one (new
     expiry, the role asked now). Fails, creating nothing, if any address
     belongs to a member already.
     """
-    emails = list(dict.fromkeys(email.strip().lower() for email in emails if email.strip()))
+    emails = list(
+        dict.fromkeys(email.strip().lower() for email in emails if email.strip())
+    )
     if not emails:
         raise ValidationError("Give at least one e-mail address.")
     members = set(
-        Membership.objects.filter(review=review, user__email__in=emails).values_list(
-            "user__email", flat=True
-        )
+        Membership.objects.filter(review=review)
+        .annotate(email=Lower("user__email"))
+        .filter(email__in=emails)
+        .values_list("email", flat=True)
     )
     if members:
         raise ValidationError(
@@ -224,19 +246,26 @@ def invitations_create(*, review: Review, actor: User, emails: Sequence[str], ro
     expires_at = timezone.now() + timedelta(days=settings.INVITATION_EXPIRY_DAYS)
     invitations = []
     for email in emails:
-        invitation = review.invitations.pending().filter(email=email).first()
-        if invitation:
-            invitation.revoked_at = timezone.now()
-            invitation.save(update_fields=["revoked_at", "updated_at"])
+        previous = review.invitations.pending().filter(email=email).first()
+        if previous:
+            _invitation_revoke(previous, actor, reason="replaced by a new invitation")
         invitation = Invitation.objects.create(
-            review=review, email=email, role=role, invited_by=actor, expires_at=expires_at
+            review=review,
+            email=email,
+            role=role,
+            invited_by=actor,
+            expires_at=expires_at,
         )
         audit_event_create(
             actor=actor,
             verb="invitation.created",
             target=invitation,
             review_id=review.pk,
-            after={"email": email, "role": role.value, "expires_at": expires_at.isoformat()},
+            after={
+                "email": email,
+                "role": role.value,
+                "expires_at": expires_at.isoformat(),
+            },
         )
         invitations.append(invitation)
     return _enqueue_sending(review, actor, invitations)
@@ -252,7 +281,9 @@ def invitation_resend(*, invitation: Invitation, actor: User) -> Job:
             params={"state": invitation.state.label.lower()},
         )
     before = {"expires_at": invitation.expires_at.isoformat()}
-    invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_EXPIRY_DAYS)
+    invitation.expires_at = timezone.now() + timedelta(
+        days=settings.INVITATION_EXPIRY_DAYS
+    )
     invitation.save(update_fields=["expires_at", "updated_at"])
     audit_event_create(
         actor=actor,
@@ -273,6 +304,11 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
         raise ValidationError("This invitation has already been accepted.")
     if invitation.revoked_at:
         return
+    _invitation_revoke(invitation, actor, reason="withdrawn by a lead")
+
+
+def _invitation_revoke(invitation: Invitation, actor: User, *, reason: str) -> None:
+    before = invitation.state.value
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at", "updated_at"])
     audit_event_create(
@@ -280,54 +316,34 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
         verb="invitation.revoked",
         target=invitation,
         review_id=invitation.review_id,
-        before={"email": invitation.email, "state": "pending"},
-        after={"email": invitation.email, "state": "revoked"},
+        before={"email": invitation.email, "state": before},
+        after={"email": invitation.email, "state": "revoked", "reason": reason},
     )
-
-
-def invitation_from_token(token: str) -> Invitation:
-    """The invitation behind a link, if the link can still be used.
-
-    Raises ValidationError with a message for the person holding the link.
-    """
-    try:
-        invitation_id = signing.loads(token, salt=INVITATION_SALT)
-        invitation = Invitation.objects.select_related("review", "invited_by").get(pk=invitation_id)
-    except (signing.BadSignature, Invitation.DoesNotExist, TypeError, ValueError):
-        raise ValidationError(
-            "This invitation link is not valid. Check that you copied the whole link "
-            "from the e-mail.",
-            code="invalid",
-        ) from None
-    state = invitation.state
-    if state == Invitation.State.ACCEPTED:
-        raise ValidationError(
-            "This invitation has already been used. Log in to reach the review.", code="used"
-        )
-    if state == Invitation.State.REVOKED:
-        raise ValidationError("This invitation was withdrawn by the review lead.", code="revoked")
-    if state == Invitation.State.EXPIRED:
-        raise ValidationError(
-            "This invitation expired on %(date)s. Ask the review lead to send a new one.",
-            params={"date": f"{invitation.expires_at:%d %B %Y}"},
-            code="expired",
-        )
-    return invitation
 
 
 @transaction.atomic
 def invitation_accept(*, token: str, user: User) -> Membership:
     """Use an invitation link: `user` joins the review with the invited role.
 
-    Single use: the row is locked, so two clicks cannot both succeed.
+    Only the invited address may accept, and only once: the row is locked, so
+    two clicks cannot both succeed.
     """
-    invitation = invitation_from_token(token)
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-    invitation_from_token(token)  # re-check now that the row is locked
+    invitation = get_invitation_for_token(token, lock=True)
+    if invitation.email.casefold() != user.email.casefold():
+        raise ValidationError(
+            "This invitation is for %(invited)s, but you are logged in as %(current)s. "
+            "Log out and open the link again, "
+            "or ask the review lead to invite %(current)s.",
+            params={"invited": invitation.email, "current": user.email},
+            code="wrong_user",
+        )
     if Membership.objects.filter(review_id=invitation.review_id, user=user).exists():
         raise ValidationError("You are already a member of this review.", code="member")
     membership = membership_create(
-        review_id=invitation.review_id, user=user, role=Role(invitation.role), actor=user
+        review_id=invitation.review_id,
+        user=user,
+        role=Role(invitation.role),
+        actor=user,
     )
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
@@ -344,15 +360,21 @@ def invitation_accept(*, token: str, user: User) -> Membership:
 
 @transaction.atomic
 def user_signup_with_invitation(*, token: str, name: str, password: str) -> User:
-    """Create the account of an invited person and accept their invitation."""
-    invitation = invitation_from_token(token)
+    """Create the account of an invited person and accept their invitation.
+
+    The invitation row is locked first, so a second sign-up through the same
+    link waits and then finds it used."""
+    invitation = get_invitation_for_token(token, lock=True)
     if User.objects.filter(email__iexact=invitation.email).exists():
         raise ValidationError(
-            "An account with %(email)s exists already: log in to accept the invitation.",
+            "An account with %(email)s exists already: "
+            "log in to accept the invitation.",
             params={"email": invitation.email},
             code="exists",
         )
-    user = User.objects.create_user(email=invitation.email, password=password, name=name)
+    user = User.objects.create_user(
+        email=invitation.email, password=password, name=name
+    )
     invitation_accept(token=token, user=user)
     return user
 
@@ -372,13 +394,18 @@ def invitations_send(*, job_id: int) -> None:
     )
     sent = 0
     for done, invitation in enumerate(invitations, start=1):
-        already_sent = invitation.sent_at is not None and invitation.sent_at >= job.created_at
+        already_sent = (
+            invitation.sent_at is not None and invitation.sent_at >= job.created_at
+        )
         if invitation.is_pending and not already_sent:
             _invitation_email_send(invitation)
             invitation.sent_at = timezone.now()
             invitation.save(update_fields=["sent_at", "updated_at"])
             sent += 1
-        job_progress(job_id=job_id, done=done, message=f"Sent to {invitation.email}")
+        # The job is visible to every member: no addresses in its message.
+        job_progress(
+            job_id=job_id, done=done, message=f"{done} of {len(invitations)} processed"
+        )
     job_succeed(job_id=job_id, message=f"{sent} invitation e-mail(s) sent")
 
 

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from core.access import get_job_for_user, get_review_for_user
+from core.access import get_invitation_for_token, get_job_for_user, get_review_for_user
 from core.models import AuditEvent, AuthenticatedHttpRequest, User
 from core.roles import Role
 from reviews import services
@@ -40,7 +40,9 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         .select_related("review", "invited_by")
     )
     return render(
-        request, "reviews/home.html", {"memberships": memberships, "invitations": invitations}
+        request,
+        "reviews/home.html",
+        {"memberships": memberships, "invitations": invitations},
     )
 
 
@@ -65,7 +67,9 @@ def dashboard(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse
         "review": review,
         "inclusion": review.inclusion_criteria(),
         "exclusion": review.exclusion_criteria(),
-        "role_counts": [(role, role_counts.get(role.value, 0)) for role in reversed(Role)],
+        "role_counts": [
+            (role, role_counts.get(role.value, 0)) for role in reversed(Role)
+        ],
         "member_count": sum(role_counts.values()),
         "pending_invitations": review.invitations.pending().count(),
         "recent_events": (
@@ -101,9 +105,9 @@ def team(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
         "invite_form": InviteForm(),
     }
     if review.viewer_is_lead:
-        context["invitations"] = review.invitations.filter(accepted_at__isnull=True).select_related(
-            "invited_by"
-        )[:50]
+        context["invitations"] = review.invitations.filter(
+            accepted_at__isnull=True
+        ).select_related("invited_by")[:50]
         context["jobs"] = review.jobs.filter(kind="invitations.send")[:3]
     return render(request, "reviews/team.html", context)
 
@@ -118,7 +122,9 @@ def invite(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
             messages.error(request, " ".join(str(error) for error in errors))
         return redirect("reviews:team", review.pk)
     try:
-        job = services.invitations_create(review=review, actor=request.user, **form.cleaned_data)
+        job = services.invitations_create(
+            review=review, actor=request.user, **form.cleaned_data
+        )
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
@@ -152,7 +158,9 @@ def member_role(
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
-        messages.success(request, f"{membership.user} is now {membership.get_role_display()}.")
+        messages.success(
+            request, f"{membership.user} is now {membership.get_role_display()}."
+        )
     return redirect("reviews:team", review.pk)
 
 
@@ -190,7 +198,9 @@ def invitation_revoke(
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
-        messages.success(request, f"The invitation of {invitation.email} was withdrawn.")
+        messages.success(
+            request, f"The invitation of {invitation.email} was withdrawn."
+        )
     return redirect("reviews:team", review.pk)
 
 
@@ -206,7 +216,9 @@ def invitation_resend(
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
-        messages.success(request, f"The invitation was sent to {invitation.email} again.")
+        messages.success(
+            request, f"The invitation was sent to {invitation.email} again."
+        )
     return redirect("reviews:team", review.pk)
 
 
@@ -221,7 +233,9 @@ def activity(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
 
 @login_required
 @require_safe
-def job_status(request: AuthenticatedHttpRequest, review_id: int, job_id: int) -> HttpResponse:
+def job_status(
+    request: AuthenticatedHttpRequest, review_id: int, job_id: int
+) -> HttpResponse:
     job = get_job_for_user(request.user, review_id, job_id)
     return render(request, "_partials/job.html", {"job": job, "review_id": review_id})
 
@@ -231,13 +245,17 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     logged-in user joins as themselves, an invited person without an account
     creates one here, and one with an account is asked to log in first."""
     try:
-        invitation = services.invitation_from_token(token)
+        invitation = get_invitation_for_token(token)
     except ValidationError as error:
         status = 404 if error.code == "invalid" else 410
         context = {"error": _error_text(error)}
-        return render(request, "reviews/invitation_invalid.html", context, status=status)
+        return render(
+            request, "reviews/invitation_invalid.html", context, status=status
+        )
     if request.user.is_authenticated:
-        return _accept_as_current_user(cast(AuthenticatedHttpRequest, request), token, invitation)
+        return _accept_as_current_user(
+            cast(AuthenticatedHttpRequest, request), token, invitation
+        )
     if User.objects.filter(email__iexact=invitation.email).exists():
         return render(
             request,
@@ -261,7 +279,9 @@ def _accept_as_current_user(
     return render(request, "reviews/invitation_accept.html", {"invitation": invitation})
 
 
-def _signup_and_accept(request: HttpRequest, token: str, invitation: Invitation) -> HttpResponse:
+def _signup_and_accept(
+    request: HttpRequest, token: str, invitation: Invitation
+) -> HttpResponse:
     form = InvitationSignupForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
         try:

@@ -57,8 +57,15 @@ def outsider(other_review: Review) -> User:
 
 
 @pytest.fixture
-def team(lead: User, reviewer_a: User, reviewer_b: User, observer: User) -> dict[str, User]:
-    return {"lead": lead, "reviewer_a": reviewer_a, "reviewer_b": reviewer_b, "observer": observer}
+def team(
+    lead: User, reviewer_a: User, reviewer_b: User, observer: User
+) -> dict[str, User]:
+    return {
+        "lead": lead,
+        "reviewer_a": reviewer_a,
+        "reviewer_b": reviewer_b,
+        "observer": observer,
+    }
 
 
 def client_for(user: User | None) -> Client:

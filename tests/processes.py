@@ -1,4 +1,4 @@
-"""Start the project's real processes (gunicorn, celery worker, celery beat) for tests."""
+"""Start the project's real processes (gunicorn, celery worker and beat) for tests."""
 
 from __future__ import annotations
 
@@ -24,15 +24,18 @@ def database_url_for_tests() -> str:
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    host = f"{db['HOST']}:{db['PORT'] or 5432}"
+    return f"postgres://{db['USER']}{password}@{host}/{db['NAME']}"
 
 
 def process_env(**extra: str) -> dict[str, str]:
-    """The environment for a project process that shares this test run's database and broker."""
+    """Environment for a project process sharing this run's database and broker."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     env["DATABASE_URL"] = database_url_for_tests()
     if not settings.REDIS_URL:
-        env["CELERY_QUEUE_DIR"] = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+        env["CELERY_QUEUE_DIR"] = settings.CELERY_BROKER_TRANSPORT_OPTIONS[
+            "data_folder_in"
+        ]
     env.update(extra)
     return env
 
@@ -60,7 +63,9 @@ def running(
     )
     lines: list[str] = []
     assert process.stdout is not None
-    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")))
+    reader = threading.Thread(
+        target=lambda: lines.extend(iter(process.stdout.readline, ""))
+    )
     reader.start()
     deadline = time.monotonic() + timeout
     try:
@@ -81,7 +86,7 @@ def running(
 
 @contextmanager
 def celery_worker(**extra_env: str) -> Iterator[list[str]]:
-    """A real `celery -A config worker`; this process stops running tasks eagerly meanwhile."""
+    """A real `celery -A config worker`; meanwhile this process only sends tasks."""
     args = [
         "celery",
         "-A",
@@ -93,7 +98,9 @@ def celery_worker(**extra_env: str) -> Iterator[list[str]]:
         "--without-mingle",
         "--without-heartbeat",
     ]
-    with running(args, process_env(DEBUG="true", **extra_env), ready=" ready.") as lines:
+    with running(
+        args, process_env(DEBUG="true", **extra_env), ready=" ready."
+    ) as lines:
         eager = celery_app.conf.task_always_eager
         celery_app.conf.task_always_eager = False
         try:

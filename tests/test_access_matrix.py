@@ -16,7 +16,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from core.models import Job, User
+from core.models import AuditEvent, Job, User
 from core.roles import Role
 from reviews.models import Invitation, Review
 from tests.conftest import client_for
@@ -40,6 +40,7 @@ ACCESS: dict[str, tuple[str, set[str]]] = {
     "password_reset_confirm": (PUBLIC, {GET, POST}),
     "password_reset_complete": (PUBLIC, {GET}),
     "core:profile": (LOGIN, {GET, POST}),
+    "core:email_confirm": (LOGIN, {GET, POST}),
     "core:health": (PUBLIC, {GET}),
     "reviews:home": (LOGIN, {GET}),
     "reviews:create": (LOGIN, {GET, POST}),
@@ -82,7 +83,9 @@ def _walk(
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             namespace = f"{ns}{pattern.namespace}:" if pattern.namespace else ns
-            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), namespace)
+            yield from _walk(
+                pattern.url_patterns, prefix + str(pattern.pattern), namespace
+            )
         else:
             yield Url(f"{ns}{pattern.name or ''}", prefix + str(pattern.pattern))
 
@@ -112,7 +115,9 @@ def _expected(url: Url, persona: str, method: str) -> set[int]:
 
 
 @pytest.fixture
-def scene(review: Review, other_review: Review, team: dict[str, User], outsider: User) -> dict:
+def scene(
+    review: Review, other_review: Review, team: dict[str, User], outsider: User
+) -> dict:
     target = MembershipFactory(review=review, role=Role.REVIEWER).pk
     invitation = InvitationFactory(review=review, invited_by=team["lead"])
     job = Job.objects.create(review=review, kind="test", label="Test job")
@@ -148,7 +153,9 @@ def _path(route: str, values: dict) -> str:
 def test_every_url_is_classified() -> None:
     names = {url.name for url in ALL_URLS if not url.is_admin}
     unclassified = names - ACCESS.keys()
-    assert not unclassified, f"Give these URLs an access class in ACCESS: {sorted(unclassified)}"
+    assert not unclassified, (
+        f"Give these URLs an access class in ACCESS: {sorted(unclassified)}"
+    )
     assert not ACCESS.keys() - names, "ACCESS lists URLs that no longer exist"
 
 
@@ -162,7 +169,8 @@ def test_access(url: Url, persona: str, scene: dict) -> None:
         response = client.get(path) if method == GET else client.post(path, {})
         expected = _expected(url, persona, method)
         assert response.status_code in expected, (
-            f"{persona} {method} {path}: got {response.status_code}, expected {expected}"
+            f"{persona} {method} {path}: "
+            f"got {response.status_code}, expected {expected}"
         )
         redirected_anonymous = response.status_code == 302 and persona == "anonymous"
         if redirected_anonymous and not url.is_admin and ACCESS[url.name][0] != PUBLIC:
@@ -170,7 +178,9 @@ def test_access(url: Url, persona: str, scene: dict) -> None:
         if response.status_code == 200 and url.name not in SHOWS_REVIEW_TO_NON_MEMBERS:
             body = response.content.decode()
             hidden = scene["review"] if persona == "outsider" else scene["other"]
-            assert hidden.title not in body, f"{persona} {method} {path} leaks {hidden.title}"
+            assert hidden.title not in body, (
+                f"{persona} {method} {path} leaks {hidden.title}"
+            )
 
 
 @pytest.mark.parametrize("name", ["reviews:member_role", "reviews:member_remove"])
@@ -178,19 +188,25 @@ def test_lead_cannot_reach_a_membership_of_another_review(
     name: str, review: Review, lead: User, other_review: Review, outsider: User
 ) -> None:
     foreign = other_review.memberships.get(user=outsider)
-    path = _path(ACCESS_ROUTES[name], {"review_id": review.pk, "membership_id": foreign.pk})
+    path = _path(
+        ACCESS_ROUTES[name], {"review_id": review.pk, "membership_id": foreign.pk}
+    )
     response = client_for(lead).post(path, {"role": Role.OBSERVER})
     assert response.status_code == 404
     foreign.refresh_from_db()
     assert foreign.role == Role.LEAD
 
 
-@pytest.mark.parametrize("name", ["reviews:invitation_revoke", "reviews:invitation_resend"])
+@pytest.mark.parametrize(
+    "name", ["reviews:invitation_revoke", "reviews:invitation_resend"]
+)
 def test_lead_cannot_reach_an_invitation_of_another_review(
     name: str, review: Review, lead: User, other_review: Review
 ) -> None:
     foreign = InvitationFactory(review=other_review)
-    path = _path(ACCESS_ROUTES[name], {"review_id": review.pk, "invitation_id": foreign.pk})
+    path = _path(
+        ACCESS_ROUTES[name], {"review_id": review.pk, "invitation_id": foreign.pk}
+    )
     assert client_for(lead).post(path).status_code == 404
     foreign.refresh_from_db()
     assert foreign.revoked_at is None
@@ -200,11 +216,15 @@ def test_member_cannot_poll_a_job_of_another_review(
     review: Review, reviewer_a: User, other_review: Review
 ) -> None:
     job = Job.objects.create(review=other_review, kind="test", label="Their job")
-    path = _path(ACCESS_ROUTES["reviews:job_status"], {"review_id": review.pk, "job_id": job.pk})
+    path = _path(
+        ACCESS_ROUTES["reviews:job_status"], {"review_id": review.pk, "job_id": job.pk}
+    )
     assert client_for(reviewer_a).get(path).status_code == 404
 
 
-def test_staff_sees_every_admin_list_with_search(db: None, review: Review, lead: User) -> None:
+def test_staff_sees_every_admin_list_with_search(
+    db: None, review: Review, lead: User
+) -> None:
     admin = UserFactory(email="admin@example.org", is_staff=True, is_superuser=True)
     InvitationFactory(review=review, expires_at=timezone.now() - timedelta(days=1))
     client = client_for(admin)
@@ -218,3 +238,31 @@ def test_staff_sees_every_admin_list_with_search(db: None, review: Review, lead:
 
 
 ACCESS_ROUTES = {url.name: url.route for url in ALL_URLS}
+
+
+def test_staff_adds_a_member_through_the_admin_with_an_audit_row(
+    review: Review, lead: User
+) -> None:
+    staff = UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
+    newcomer = UserFactory(email="newcomer@example.org")
+    response = client_for(staff).post(
+        "/admin/reviews/membership/add/",
+        {"review": review.pk, "user": newcomer.pk, "role": Role.LEAD},
+    )
+    assert response.status_code == 302
+    membership = review.memberships.get(user=newcomer)
+    assert membership.role == Role.LEAD
+    assert AuditEvent.objects.filter(
+        verb="membership.created", target_id=membership.pk, actor=staff
+    ).exists()
+
+
+def test_admin_cannot_demote_the_last_lead(review: Review, lead: User) -> None:
+    staff = UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
+    membership = review.memberships.get(user=lead)
+    client_for(staff).post(
+        f"/admin/reviews/membership/{membership.pk}/change/", {"role": Role.OBSERVER}
+    )
+    membership.refresh_from_db()
+    assert membership.role == Role.LEAD
+    assert not AuditEvent.objects.filter(verb="membership.role_changed").exists()

@@ -34,8 +34,10 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _request(url: str, data: bytes | None = None, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    """One HTTP request as made through a TLS-terminating proxy; returns (status, headers, body)."""
+def _request(
+    url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+):  # type: ignore[no-untyped-def]
+    """One request as made through a TLS proxy; returns (status, headers, body)."""
     request = urllib.request.Request(
         url, data=data, headers={"X-Forwarded-Proto": "https", **(headers or {})}
     )
@@ -101,9 +103,19 @@ def test_two_web_processes_a_worker_and_beat_share_nothing_but_database_and_brok
         str(tmp_path / "beat-schedule"),
     ]
     with (
-        running([*gunicorn, "--bind", f"127.0.0.1:{port_a}"], production_env, "Booting worker"),
-        running([*gunicorn, "--bind", f"127.0.0.1:{port_b}"], production_env, "Booting worker"),
-        celery_worker(EMAIL_URL=production_env["EMAIL_URL"], SITE_URL=production_env["SITE_URL"]),
+        running(
+            [*gunicorn, "--bind", f"127.0.0.1:{port_a}"],
+            production_env,
+            "Booting worker",
+        ),
+        running(
+            [*gunicorn, "--bind", f"127.0.0.1:{port_b}"],
+            production_env,
+            "Booting worker",
+        ),
+        celery_worker(
+            EMAIL_URL=production_env["EMAIL_URL"], SITE_URL=production_env["SITE_URL"]
+        ),
         running(beat, production_env, "beat: Starting"),
     ):
         a, b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
@@ -111,7 +123,9 @@ def test_two_web_processes_a_worker_and_beat_share_nothing_but_database_and_brok
         wait_for(lambda: _request(f"{b}/healthz/")[0] == 200, what="web process B")
 
         # Plain HTTP (no proxy header) is redirected to HTTPS.
-        status, headers, _ = _request(f"{a}/accounts/login/", headers={"X-Forwarded-Proto": "http"})
+        status, headers, _ = _request(
+            f"{a}/accounts/login/", headers={"X-Forwarded-Proto": "http"}
+        )
         assert status == 301 and headers["Location"].startswith("https://")
 
         # Log in on A.
@@ -120,9 +134,12 @@ def test_two_web_processes_a_worker_and_beat_share_nothing_but_database_and_brok
         assert "max-age=31536000" in headers["Strict-Transport-Security"]
         assert "Secure" in headers["Set-Cookie"]
         csrf = _cookies(headers)["csrftoken"]
-        form_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1)
+        form_token = re.search(
+            r'name="csrfmiddlewaretoken" value="([^"]+)"', body
+        ).group(1)
         login = (
-            f"csrfmiddlewaretoken={form_token}&username=prod.lead%40example.org&password={PASSWORD}"
+            f"csrfmiddlewaretoken={form_token}"
+            f"&username=prod.lead%40example.org&password={PASSWORD}"
         )
         status, headers, _ = _request(
             f"{a}/accounts/login/",
@@ -146,13 +163,19 @@ def test_two_web_processes_a_worker_and_beat_share_nothing_but_database_and_brok
         assert status == 200 and "Production review" in body
 
         # Static files are served by WhiteNoise from the collected, hashed files.
-        css = re.search(r'href="(/static/vendor/bootstrap/bootstrap\.min\.[0-9a-f]+\.css)"', body)
+        css = re.search(
+            r'href="(/static/vendor/bootstrap/bootstrap\.min\.[0-9a-f]+\.css)"', body
+        )
         assert css, "hashed static URL in the page"
         assert _request(f"{b}{css.group(1)}")[0] == 200
 
         # An invitation posted to B is sent by the worker.
-        status, _, team = _request(f"{b}/reviews/{review.pk}/team/", headers={"Cookie": cookie})
-        form_token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', team).group(1)
+        status, _, team = _request(
+            f"{b}/reviews/{review.pk}/team/", headers={"Cookie": cookie}
+        )
+        form_token = re.search(
+            r'name="csrfmiddlewaretoken" value="([^"]+)"', team
+        ).group(1)
         status, _, _ = _request(
             f"{b}/reviews/{review.pk}/team/invite/",
             data=f"csrfmiddlewaretoken={form_token}&emails=new%40example.org&role=reviewer".encode(),
@@ -164,7 +187,9 @@ def test_two_web_processes_a_worker_and_beat_share_nothing_but_database_and_brok
         )
         assert status == 302
         job = Job.objects.get(review=review)
-        wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, what="the invitation job")
+        wait_for(
+            lambda: Job.objects.get(pk=job.pk).is_finished, what="the invitation job"
+        )
         job.refresh_from_db()
         assert job.status == Job.Status.SUCCEEDED, job.error
         invitation = Invitation.objects.get(review=review)

@@ -1,4 +1,4 @@
-"""The project's own promises: pinned requirements, documented settings, two commands."""
+"""The project's promises: pinned requirements, documented settings, two commands."""
 
 from __future__ import annotations
 
@@ -15,14 +15,18 @@ def test_runtime_requirements_are_pinned() -> None:
         for line in (ROOT / name).read_text().splitlines():
             line = line.split("#")[0].strip()
             if line and not line.startswith("-r"):
-                assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line), f"{name}: {line}"
+                assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line), (
+                    f"{name}: {line}"
+                )
 
 
 def test_every_environment_variable_is_documented() -> None:
     source = (ROOT / "config" / "settings.py").read_text()
     read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', source))
     read |= set(re.findall(r'env_secret\(\s*"([A-Z][A-Z0-9_]+)"', source))
-    read |= {f"{name}_FILE" for name in re.findall(r'env_secret\(\s*"([A-Z_]+)"', source)} - {
+    read |= {
+        f"{name}_FILE" for name in re.findall(r'env_secret\(\s*"([A-Z_]+)"', source)
+    } - {
         "AWS_ACCESS_KEY_ID_FILE",
         "AWS_SECRET_ACCESS_KEY_FILE",
     }

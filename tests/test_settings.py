@@ -1,4 +1,4 @@
-"""Settings by environment, each checked in a fresh interpreter with a clean environment."""
+"""Settings by environment, each checked in a fresh interpreter and environment."""
 
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "reviews.example.org",
     "DATABASE_URL": "postgres://app:pw@db.internal:5432/reviews",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "SITE_URL": "https://reviews.example.org",
 }
 
 
@@ -93,15 +94,23 @@ def test_secret_key_may_come_from_a_file(tmp_path: Path) -> None:
 
 
 def test_s3_storage_when_a_bucket_is_set(tmp_path: Path) -> None:
-    got = _settings({**PRODUCTION, "AWS_STORAGE_BUCKET_NAME": "reviews-media"}, tmp_path)
+    got = _settings(
+        {**PRODUCTION, "AWS_STORAGE_BUCKET_NAME": "reviews-media"}, tmp_path
+    )
     assert got["storage"] == "storages.backends.s3.S3Storage"
 
 
 @pytest.mark.parametrize(
     ("missing", "message"),
-    [("SECRET_KEY", "SECRET_KEY must be set"), ("ALLOWED_HOSTS", "ALLOWED_HOSTS must be set")],
+    [
+        ("SECRET_KEY", "SECRET_KEY must be set"),
+        ("ALLOWED_HOSTS", "ALLOWED_HOSTS must be set"),
+        ("SITE_URL", "SITE_URL must be set"),
+    ],
 )
-def test_debug_off_refuses_to_start_without(missing: str, message: str, tmp_path: Path) -> None:
+def test_debug_off_refuses_to_start_without(
+    missing: str, message: str, tmp_path: Path
+) -> None:
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
     result = _python(["manage.py", "check"], env, tmp_path)
     assert result.returncode != 0
@@ -110,7 +119,27 @@ def test_debug_off_refuses_to_start_without(missing: str, message: str, tmp_path
 
 def test_check_deploy_passes_with_a_production_environment(tmp_path: Path) -> None:
     result = _python(
-        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION, tmp_path
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        PRODUCTION,
+        tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_secret_key_alone_means_production(tmp_path: Path) -> None:
+    """A one-box SQLite deployment sets its key but may forget DEBUG: it stays off."""
+    env = {
+        "SECRET_KEY": PROD_KEY,
+        "ALLOWED_HOSTS": "x.org",
+        "SITE_URL": "https://x.org",
+    }
+    got = _settings(env, tmp_path)
+    assert got["debug"] is False
+    assert got["engine"] == "django.db.backends.sqlite3"
+
+
+def test_the_embedded_broker_keeps_its_files_under_var(tmp_path: Path) -> None:
+    result = _python(["-c", SHOW], {}, tmp_path)
+    assert result.returncode == 0
+    assert (tmp_path / "var" / "celery" / "queue" / "control").is_dir()

@@ -1,4 +1,4 @@
-"""Playwright fixtures for browser tests: Debian's chromium, never a downloaded browser."""
+"""Playwright fixtures: Debian's chromium, never a downloaded browser."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Generous for a cold chromium start and the first (uncached) requests of the live server.
+# Generous: a cold chromium start and the live server's first (uncached) requests.
 TIMEOUT_MS = 15_000
 
 
@@ -47,7 +47,9 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
 
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB"
+    )
     context.set_default_timeout(TIMEOUT_MS)
     try:
         yield context

@@ -1,4 +1,4 @@
-"""End to end in a real browser: a lead starts a review and invites a reviewer, who joins.
+"""End to end in a browser: a lead starts a review, invites a reviewer, who joins.
 
 Runs against pytest-django's live server in this process, so Celery tasks run eagerly
 (config.settings_test) and the invitation e-mail lands in django.core.mail.outbox.
@@ -25,7 +25,9 @@ SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 PHONE: ViewportSize = {"width": 360, "height": 740}
 
 TITLE = "Exercise for neuropathic pain after spinal cord injury in rodents"
-QUESTION = "Does exercise reduce neuropathic pain in rodent models of spinal cord injury?"
+QUESTION = (
+    "Does exercise reduce neuropathic pain in rodent models of spinal cord injury?"
+)
 PICO = {
     "Population (P)": "Rats and mice with experimental spinal cord injury",
     "Intervention (I)": "Treadmill, swimming or wheel running",
@@ -44,7 +46,7 @@ INVITEE_PASSWORD = "a-long-and-unusual-passphrase-42"
 
 
 def _invitation_path(body: str) -> str:
-    """The path of the invitation link in an e-mail body, so the live server can serve it."""
+    """The invitation link's path in an e-mail body, for the live server to serve."""
     match = re.search(re.escape(settings.SITE_URL) + r"(/invitations/\S+/)", body)
     assert match, f"No invitation link built from SITE_URL in the e-mail:\n{body}"
     return urlsplit(match.group(0)).path
@@ -54,7 +56,7 @@ def _watch_for_errors(page: Page, errors: list[str]) -> None:
     """Record failed responses (e.g. missing CSS) and JavaScript errors of the page."""
 
     def on_response(response: Response) -> None:
-        # Browsers ask for /favicon.ico on their own; the app has none, which is harmless.
+        # Browsers ask for /favicon.ico on their own, whatever the page links.
         if response.status >= 400 and urlsplit(response.url).path != "/favicon.ico":
             errors.append(f"{response.status} {response.url}")
 
@@ -64,8 +66,12 @@ def _watch_for_errors(page: Page, errors: list[str]) -> None:
 
 def _assert_styled(page: Page) -> None:
     """Bootstrap's CSS is applied: the navbar is dark, not the browser's default."""
-    background = page.locator("nav.navbar").evaluate("el => getComputedStyle(el).backgroundColor")
-    assert background not in ("rgba(0, 0, 0, 0)", "transparent"), "the page looks unstyled"
+    background = page.locator("nav.navbar").evaluate(
+        "el => getComputedStyle(el).backgroundColor"
+    )
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent"), (
+        "the page looks unstyled"
+    )
 
 
 @pytest.mark.browser
@@ -103,8 +109,12 @@ def test_lead_creates_review_and_invited_reviewer_joins(
     expect(page.get_by_text(QUESTION)).to_be_visible()
     for value in PICO.values():
         expect(page.get_by_text(value)).to_be_visible()
-    expect(page.get_by_test_id("inclusion-criteria").locator("li")).to_have_text(INCLUSION)
-    expect(page.get_by_test_id("exclusion-criteria").locator("li")).to_have_text(EXCLUSION)
+    expect(page.get_by_test_id("inclusion-criteria").locator("li")).to_have_text(
+        INCLUSION
+    )
+    expect(page.get_by_test_id("exclusion-criteria").locator("li")).to_have_text(
+        EXCLUSION
+    )
     expect(page.get_by_test_id("member-count")).to_have_text("1")
     review_url = page.url
 
@@ -128,7 +138,7 @@ def test_lead_creates_review_and_invited_reviewer_joins(
     expect(invitations.first).to_contain_text("Pending")
     expect(page.get_by_test_id("job-status")).to_have_text("Finished")
 
-    # 4. The e-mail went out (eager task, in-memory outbox) with a link built from SITE_URL.
+    # 4. The e-mail went out (eager task, in-memory outbox), its link from SITE_URL.
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
     assert email.to == [INVITEE]
@@ -152,7 +162,9 @@ def test_lead_creates_review_and_invited_reviewer_joins(
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
     expect(page.get_by_role("alert")).to_contain_text(f"Welcome to “{TITLE}”.")
     expect(page.get_by_test_id("current-role")).to_have_text("Reviewer")
-    expect(page.get_by_test_id("inclusion-criteria").locator("li")).to_have_text(INCLUSION)
+    expect(page.get_by_test_id("inclusion-criteria").locator("li")).to_have_text(
+        INCLUSION
+    )
     expect(page.get_by_test_id("member-count")).to_have_text("2")
     expect(page.get_by_role("link", name="Edit details")).to_have_count(0)
     expect(page.get_by_role("navigation")).to_contain_text(INVITEE_NAME.split()[0])
@@ -177,7 +189,8 @@ def test_lead_creates_review_and_invited_reviewer_joins(
         phone.screenshot(path=SCREENSHOTS / "review_flow_phone.png", full_page=True)
         scroll_width = phone.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= PHONE["width"], (
-            f"horizontal overflow on a {PHONE['width']} px phone: scrollWidth={scroll_width}"
+            f"horizontal overflow on a {PHONE['width']} px phone: "
+            f"scrollWidth={scroll_width}"
         )
     finally:
         phone_context.close()

@@ -11,7 +11,9 @@ from core.roles import Role
 from reviews.models import Review
 
 
-def test_member_gets_the_review_with_their_role(review: Review, reviewer_a: User) -> None:
+def test_member_gets_the_review_with_their_role(
+    review: Review, reviewer_a: User
+) -> None:
     got = get_review_for_user(reviewer_a, review.pk, min_role=Role.REVIEWER)
     assert got == review
     assert got.viewer_role == Role.REVIEWER
@@ -38,7 +40,10 @@ def test_same_user_holds_different_roles_in_different_reviews(
     from tests.factories import MembershipFactory
 
     MembershipFactory(review=other_review, user=reviewer_a, role=Role.LEAD)
-    assert get_review_for_user(reviewer_a, other_review.pk, Role.LEAD).viewer_role == Role.LEAD
+    assert (
+        get_review_for_user(reviewer_a, other_review.pk, Role.LEAD).viewer_role
+        == Role.LEAD
+    )
     with pytest.raises(PermissionDenied):
         get_review_for_user(reviewer_a, review.pk, Role.LEAD)
 

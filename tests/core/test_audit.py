@@ -15,7 +15,9 @@ from tests.factories import MembershipFactory, UserFactory
 def test_audit_row_is_written_with_the_change() -> None:
     lead = UserFactory()
     review = services.review_create(creator=lead, title="Audited review")
-    verbs = list(AuditEvent.objects.filter(review=review).values_list("verb", flat=True))
+    verbs = list(
+        AuditEvent.objects.filter(review=review).values_list("verb", flat=True)
+    )
     assert sorted(verbs) == ["membership.created", "review.created"]
     created = AuditEvent.objects.get(review=review, verb="review.created")
     assert created.actor == lead
@@ -23,7 +25,9 @@ def test_audit_row_is_written_with_the_change() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_failing_audit_write_rolls_the_change_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_audit_write_rolls_the_change_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     review = Review.objects.create(title="R")
     lead = UserFactory()
     MembershipFactory(review=review, user=lead, role=Role.LEAD)
@@ -34,13 +38,17 @@ def test_failing_audit_write_rolls_the_change_back(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(AuditEvent.objects, "create", broken_create)
     with pytest.raises(IntegrityError):
-        services.membership_change_role(membership=member, actor=lead, role=Role.OBSERVER)
+        services.membership_change_role(
+            membership=member, actor=lead, role=Role.OBSERVER
+        )
     member.refresh_from_db()
     assert member.role == Role.REVIEWER
 
 
 @pytest.mark.django_db(transaction=True)
-def test_failing_change_after_audit_leaves_no_audit_row(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_change_after_audit_leaves_no_audit_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     creator = UserFactory()
 
     def broken_membership(**kwargs: object) -> None:

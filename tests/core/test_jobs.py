@@ -30,7 +30,7 @@ def test_job_lifecycle_reports_progress(review: Review) -> None:
 
 def test_failing_task_marks_its_job_failed(review: Review) -> None:
     job = job_create(kind="test", label="Import", review_id=review.pk)
-    # throw=False runs the task as a worker does: the error is caught and on_failure runs.
+    # throw=False runs the task as a worker does: the error is caught, on_failure runs.
     result = _always_fails.apply(kwargs={"job_id": job.pk}, throw=False)
     assert isinstance(result.result, ValueError)
     job.refresh_from_db()
@@ -38,7 +38,9 @@ def test_failing_task_marks_its_job_failed(review: Review) -> None:
     assert "the input file is not RIS" in job.error
 
 
-def test_progress_fragment_polls_until_the_job_finishes(review: Review, reviewer_a: User) -> None:
+def test_progress_fragment_polls_until_the_job_finishes(
+    review: Review, reviewer_a: User
+) -> None:
     job = job_create(kind="test", label="Import", review_id=review.pk, total=10)
     url = f"/reviews/{review.pk}/jobs/{job.pk}/"
     client = client_for(reviewer_a)

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+import time_machine
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
-from core.models import User
+from core.models import AuditEvent, User
+from core.roles import Role
+from reviews.models import Membership, Review
 from tests.conftest import client_for
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, InvitationFactory, UserFactory
 
 
 def test_login_with_email_and_password(lead: User) -> None:
@@ -21,17 +26,89 @@ def test_login_with_email_and_password(lead: User) -> None:
 
 
 def test_login_with_wrong_password_says_so(lead: User) -> None:
-    response = Client().post("/accounts/login/", {"username": lead.email, "password": "nope"})
+    response = Client().post(
+        "/accounts/login/", {"username": lead.email, "password": "nope"}
+    )
     assert response.status_code == 200
     assert "correct e-mail address and password" in response.content.decode()
 
 
-def test_profile_changes_name_and_email(reviewer_a: User) -> None:
+def test_profile_saves_the_name_at_once(reviewer_a: User) -> None:
     client = client_for(reviewer_a)
-    response = client.post("/accounts/profile/", {"name": "Ravi R.", "email": "Ravi@Example.org"})
+    response = client.post(
+        "/accounts/profile/", {"name": "Ravi R.", "email": reviewer_a.email}
+    )
     assert response.status_code == 302
     reviewer_a.refresh_from_db()
-    assert (reviewer_a.name, reviewer_a.email) == ("Ravi R.", "ravi@example.org")
+    assert reviewer_a.name == "Ravi R."
+    assert not mail.outbox
+
+
+def _confirmation_path(email: str) -> str:
+    message = next(m for m in mail.outbox if m.to == [email])
+    return re.search(
+        r"http://127.0.0.1:8000(/accounts/email/\S+/)", message.body
+    ).group(1)
+
+
+def test_new_email_takes_effect_only_when_confirmed(reviewer_a: User) -> None:
+    client = client_for(reviewer_a)
+    client.post("/accounts/profile/", {"name": "Ravi", "email": "Ravi@New.example"})
+    reviewer_a.refresh_from_db()
+    assert reviewer_a.email == "reviewer.a@example.org", "not before confirmation"
+    path = _confirmation_path("ravi@new.example")
+    page = client.get(path).content.decode()
+    assert "ravi@new.example" in page
+    reviewer_a.refresh_from_db()
+    assert reviewer_a.email == "reviewer.a@example.org", "GET changes nothing"
+    assert client.post(path).status_code == 302
+    reviewer_a.refresh_from_db()
+    assert reviewer_a.email == "ravi@new.example"
+    event = AuditEvent.objects.get(verb="user.email_changed")
+    assert event.before == {"email": "reviewer.a@example.org"}
+
+
+def test_confirmation_link_of_another_account_is_refused(
+    reviewer_a: User, reviewer_b: User
+) -> None:
+    client_for(reviewer_a).post(
+        "/accounts/profile/", {"name": "R", "email": "mine@example.org"}
+    )
+    path = _confirmation_path("mine@example.org")
+    response = client_for(reviewer_b).post(path)
+    assert "confirms the address of another account" in response.content.decode()
+    reviewer_b.refresh_from_db()
+    assert reviewer_b.email == "reviewer.b@example.org"
+
+
+def test_expired_confirmation_link_is_refused(reviewer_a: User) -> None:
+    client = client_for(reviewer_a)
+    with time_machine.travel(timezone.now() - timedelta(days=4)):
+        client.post("/accounts/profile/", {"name": "R", "email": "old@example.org"})
+    response = client.post(_confirmation_path("old@example.org"))
+    assert "has expired" in response.content.decode()
+    reviewer_a.refresh_from_db()
+    assert reviewer_a.email == "reviewer.a@example.org"
+
+
+def test_tampered_confirmation_link_is_refused(reviewer_a: User) -> None:
+    response = client_for(reviewer_a).post("/accounts/email/eyJ1c2VyIjoxfQ:forged/")
+    assert "not valid" in response.content.decode()
+
+
+def test_an_invitation_cannot_be_hijacked_by_claiming_its_address(
+    review: Review, lead: User, outsider: User
+) -> None:
+    invitation = InvitationFactory(
+        review=review, email="newlead@example.org", role=Role.LEAD
+    )
+    client = client_for(outsider)
+    client.post("/accounts/profile/", {"name": "O", "email": "newlead@example.org"})
+    outsider.refresh_from_db()
+    assert outsider.email == "outsider@example.org"
+    assert invitation.get_absolute_url() not in client.get("/").content.decode()
+    client.post(invitation.get_absolute_url())
+    assert not Membership.objects.filter(review=review, user=outsider).exists()
 
 
 def test_profile_refuses_an_email_in_use(reviewer_a: User, reviewer_b: User) -> None:
@@ -52,7 +129,9 @@ def test_password_reset_by_email(db: None) -> None:
     assert link
     form_url = client.get(link.group(1), follow=True).redirect_chain[-1][0]
     new_password = "a-new-long-passphrase-42"
-    done = client.post(form_url, {"new_password1": new_password, "new_password2": new_password})
+    done = client.post(
+        form_url, {"new_password1": new_password, "new_password2": new_password}
+    )
     assert done.status_code == 302
     user.refresh_from_db()
     assert user.check_password(new_password)
@@ -63,7 +142,11 @@ def test_password_change(reviewer_a: User) -> None:
     new_password = "another-long-passphrase-7"
     response = client.post(
         "/accounts/password_change/",
-        {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password},
+        {
+            "old_password": PASSWORD,
+            "new_password1": new_password,
+            "new_password2": new_password,
+        },
     )
     assert response.status_code == 302
     reviewer_a.refresh_from_db()
@@ -74,7 +157,11 @@ def test_superuser_can_be_created_from_the_command_line(db: None) -> None:
     from django.core.management import call_command
 
     call_command(
-        "createsuperuser", interactive=False, email="root@example.org", name="Root", verbosity=0
+        "createsuperuser",
+        interactive=False,
+        email="root@example.org",
+        name="Root",
+        verbosity=0,
     )
     admin = User.objects.get(email="root@example.org")
     assert admin.is_superuser and admin.is_staff

@@ -39,14 +39,20 @@ def _wait_until_finished(job: Job, timeout: float = 60) -> Job:
         if job.is_finished:
             return job
         time.sleep(0.1)
-    pytest.fail(f"Job still {job.status} after {timeout}s (progress seen: {sorted(seen_progress)})")
+    pytest.fail(
+        f"Job still {job.status} after {timeout}s "
+        f"(progress seen: {sorted(seen_progress)})"
+    )
 
 
 def test_worker_sends_invitations_and_reports_progress(
     worker: Path, review: Review, lead: User
 ) -> None:
     job = services.invitations_create(
-        review=review, actor=lead, emails=["w1@example.org", "w2@example.org"], role=Role.REVIEWER
+        review=review,
+        actor=lead,
+        emails=["w1@example.org", "w2@example.org"],
+        role=Role.REVIEWER,
     )
     job = _wait_until_finished(job)
     assert (job.status, job.done, job.total) == (Job.Status.SUCCEEDED, 2, 2), job.error

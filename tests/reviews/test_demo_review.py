@@ -23,7 +23,9 @@ def test_demo_review_is_idempotent_and_its_logins_work(db: None) -> None:
     assert Review.objects.filter(is_demo=True).count() == 1
     review = Review.objects.get(is_demo=True)
     assert review.title == "Exercise for neuropathic pain after spinal cord injury"
-    roles = sorted(Membership.objects.filter(review=review).values_list("role", flat=True))
+    roles = sorted(
+        Membership.objects.filter(review=review).values_list("role", flat=True)
+    )
     assert roles == [Role.LEAD, Role.REVIEWER, Role.REVIEWER]
     assert len(review.inclusion_criteria()) >= 3
     assert "password: demo-lead-pass" in first and "password: demo-lead-pass" in second

@@ -23,29 +23,57 @@ def invitation(review: Review, lead: User) -> Invitation:
 
 
 def _signup(client: Client, token: str, **changes: str):  # type: ignore[no-untyped-def]
-    data = {"name": "Nina New", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD, **changes}
+    data = {
+        "name": "Nina New",
+        "password1": NEW_PASSWORD,
+        "password2": NEW_PASSWORD,
+        **changes,
+    }
     return client.post(f"/invitations/{token}/", data)
 
 
-def test_new_person_creates_an_account_and_joins(invitation: Invitation, review: Review) -> None:
+def test_new_person_creates_an_account_and_joins(
+    invitation: Invitation, review: Review
+) -> None:
     client = Client()
     page = client.get(f"/invitations/{invitation.token}/").content.decode()
     assert review.title in page and "Create your account" in page
     response = _signup(client, invitation.token)
-    assert response.status_code == 302 and response["Location"] == f"/reviews/{review.pk}/"
+    assert (
+        response.status_code == 302 and response["Location"] == f"/reviews/{review.pk}/"
+    )
     user = User.objects.get(email="new@example.org")
     assert user.check_password(NEW_PASSWORD)
     assert Membership.objects.get(review=review, user=user).role == Role.REVIEWER
     invitation.refresh_from_db()
     assert invitation.accepted_by == user
     assert AuditEvent.objects.filter(verb="invitation.accepted", actor=user).exists()
-    assert client.get(f"/reviews/{review.pk}/").status_code == 200, "signed in after joining"
+    assert client.get(f"/reviews/{review.pk}/").status_code == 200, (
+        "signed in after joining"
+    )
 
 
-def test_logged_in_user_accepts(invitation: Invitation, review: Review, outsider: User) -> None:
-    response = client_for(outsider).post(f"/invitations/{invitation.token}/")
+def test_logged_in_invitee_accepts(invitation: Invitation, review: Review) -> None:
+    invitee = UserFactory(email="New@Example.org")
+    response = client_for(invitee).post(f"/invitations/{invitation.token}/")
     assert response.status_code == 302
-    assert Membership.objects.get(review=review, user=outsider).role == Role.REVIEWER
+    assert Membership.objects.get(review=review, user=invitee).role == Role.REVIEWER
+
+
+def test_someone_else_holding_the_link_cannot_accept(
+    invitation: Invitation, review: Review, outsider: User
+) -> None:
+    invitation.role = Role.LEAD
+    invitation.save()
+    response = client_for(outsider).post(
+        f"/invitations/{invitation.token}/", follow=True
+    )
+    assert "This invitation is for new@example.org, but you are logged in as" in (
+        response.content.decode()
+    )
+    assert not Membership.objects.filter(review=review, user=outsider).exists()
+    invitation.refresh_from_db()
+    assert invitation.accepted_at is None
 
 
 def test_person_with_an_account_is_asked_to_log_in(invitation: Invitation) -> None:
@@ -64,7 +92,9 @@ def test_mismatched_passwords_create_nothing(invitation: Invitation) -> None:
 
 
 def test_weak_password_is_refused(invitation: Invitation) -> None:
-    response = _signup(Client(), invitation.token, password1="12345678", password2="12345678")
+    response = _signup(
+        Client(), invitation.token, password1="12345678", password2="12345678"
+    )
     assert "too common" in response.content.decode()
     assert not User.objects.filter(email="new@example.org").exists()
 
@@ -88,12 +118,16 @@ def test_expired_token_says_so_and_changes_nothing(invitation: Invitation) -> No
     assert not User.objects.filter(email="new@example.org").exists()
 
 
-def test_token_works_only_once(invitation: Invitation, outsider: User) -> None:
+def test_token_works_only_once(invitation: Invitation) -> None:
     _signup(Client(), invitation.token)
-    response = client_for(outsider).post(f"/invitations/{invitation.token}/")
+    user = User.objects.get(email="new@example.org")
+    response = client_for(user).post(f"/invitations/{invitation.token}/")
     assert response.status_code == 410
     assert "already been used" in response.content.decode()
-    assert not Membership.objects.filter(user=outsider, review=invitation.review).exists()
+    assert Membership.objects.filter(user=user, review=invitation.review).count() == 1
+    response = _signup(Client(), invitation.token, name="Second Try")
+    assert response.status_code == 410
+    assert User.objects.filter(email="new@example.org").count() == 1
 
 
 def test_revoked_token_says_so(invitation: Invitation) -> None:
@@ -104,14 +138,19 @@ def test_revoked_token_says_so(invitation: Invitation) -> None:
     assert "withdrawn by the review lead" in response.content.decode()
 
 
-def test_existing_member_cannot_accept_twice(invitation: Invitation, reviewer_a: User) -> None:
-    response = client_for(reviewer_a).post(f"/invitations/{invitation.token}/", follow=True)
+def test_existing_member_cannot_accept_twice(review: Review, reviewer_a: User) -> None:
+    invitation = InvitationFactory(review=review, email=reviewer_a.email)
+    response = client_for(reviewer_a).post(
+        f"/invitations/{invitation.token}/", follow=True
+    )
     assert "already a member" in response.content.decode()
     invitation.refresh_from_db()
     assert invitation.accepted_at is None
 
 
-def test_home_page_lists_my_pending_invitations(invitation: Invitation, db: None) -> None:
+def test_home_page_lists_my_pending_invitations(
+    invitation: Invitation, db: None
+) -> None:
     user = UserFactory(email="new@example.org")
     page = client_for(user).get("/").content.decode()
     assert invitation.get_absolute_url() in page

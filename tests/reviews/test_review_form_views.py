@@ -19,7 +19,9 @@ VALID = {
 }
 
 
-def test_create_review_makes_the_creator_lead_and_keeps_criteria_order(lead: User) -> None:
+def test_create_review_makes_the_creator_lead_and_keeps_criteria_order(
+    lead: User,
+) -> None:
     response = client_for(lead).post("/reviews/new/", VALID)
     review = Review.objects.get(title=VALID["title"], created_by=lead)
     assert response.status_code == 302
@@ -63,7 +65,9 @@ def test_blank_title_is_refused(lead: User) -> None:
 
 
 def test_malformed_prospero_id_is_refused(lead: User) -> None:
-    assert "CRD followed by 11 digits" in _invalid(lead, protocol_registration="CRD4202")
+    assert "CRD followed by 11 digits" in _invalid(
+        lead, protocol_registration="CRD4202"
+    )
 
 
 def test_too_many_criteria_are_refused(lead: User) -> None:
@@ -75,7 +79,9 @@ def test_overlong_title_is_refused(lead: User) -> None:
     assert "at most 300 characters" in _invalid(lead, title="x" * 301)
 
 
-def test_lead_edits_review_and_the_change_is_audited(lead: User, review: Review) -> None:
+def test_lead_edits_review_and_the_change_is_audited(
+    lead: User, review: Review
+) -> None:
     data = {
         **VALID,
         "title": review.title,
@@ -89,7 +95,9 @@ def test_lead_edits_review_and_the_change_is_audited(lead: User, review: Review)
     assert review.exclusion_criteria() == ["No control group", "Non-traumatic injury"]
     event = AuditEvent.objects.get(review=review, verb="review.updated")
     assert event.actor == lead
-    assert event.before["status"] == "protocol" and event.after["status"] == "in_progress"
+    assert (
+        event.before["status"] == "protocol" and event.after["status"] == "in_progress"
+    )
     assert event.before["exclusion_criteria"] == []
 
 
@@ -101,3 +109,15 @@ def test_edit_with_bad_status_changes_nothing(lead: User, review: Review) -> Non
     review.refresh_from_db()
     assert review.status == Review.Status.PROTOCOL
     assert not AuditEvent.objects.filter(verb="review.updated").exists()
+
+
+def test_null_character_in_criteria_is_refused(lead: User) -> None:
+    assert "null character" in _invalid(lead, inclusion_criteria="Rodent\x00 model")
+
+
+def test_null_character_in_a_text_field_is_refused(lead: User) -> None:
+    assert "Null characters are not allowed" in _invalid(lead, question="Why\x00?")
+
+
+def test_an_absurd_review_id_is_a_404_not_a_crash(lead: User) -> None:
+    assert client_for(lead).get("/reviews/99999999999999999999/").status_code == 404

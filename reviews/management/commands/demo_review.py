@@ -61,15 +61,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="Run even with DEBUG off (the demo accounts have published passwords).",
+            help="Run even with DEBUG off (the demo passwords are published).",
         )
 
     @transaction.atomic
     def handle(self, *args: Any, force: bool = False, **options: Any) -> None:
         if not settings.DEBUG and not force:
             raise CommandError(
-                "DEBUG is off: this looks like a production site. The demo accounts have "
-                "published passwords; pass --force if you really want them here."
+                "DEBUG is off: this looks like a production site. The demo "
+                "accounts have published passwords; pass --force if you really "
+                "want them here."
             )
         users = {}
         for email, name, password, role in DEMO_USERS:
@@ -91,10 +92,14 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"Created the demo review #{review.pk}.")
         else:
-            self.stdout.write(f"The demo review #{review.pk} exists; bringing it up to date.")
+            self.stdout.write(
+                f"The demo review #{review.pk} exists; bringing it up to date."
+            )
         for user, role in users.values():
             if not Membership.objects.filter(review=review, user=user).exists():
-                services.membership_create(review_id=review.pk, user=user, role=role, actor=lead)
+                services.membership_create(
+                    review_id=review.pk, user=user, role=role, actor=lead
+                )
 
         self.stdout.write(self.style.SUCCESS(f"Demo review: {review.title}"))
         self.stdout.write("Log in with one of these demo accounts:")
