@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 import time_machine
 from django.core import mail
 from django.test import Client
@@ -165,3 +166,34 @@ def test_superuser_can_be_created_from_the_command_line(db: None) -> None:
     )
     admin = User.objects.get(email="root@example.org")
     assert admin.is_superuser and admin.is_staff
+
+
+def test_create_user_command_prints_a_generated_password(db: None) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("create_user", email="Ana@Example.org", name="Ana", stdout=out)
+    password = re.search(r"Password: (\S+)", out.getvalue()).group(1)
+    user = User.objects.get(email="ana@example.org")
+    assert user.check_password(password) and not user.is_staff
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"email": "not-an-address"}, "Not a valid e-mail address"),
+        ({"email": "taken@example.org"}, "exists already"),
+        ({"email": "new@example.org", "password": "123"}, "Password refused"),
+    ],
+)
+def test_create_user_command_refuses_bad_input(
+    options: dict, message: str, db: None
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    UserFactory(email="taken@example.org")
+    with pytest.raises(CommandError, match=message):
+        call_command("create_user", name="X", **options)
+    assert User.objects.count() == 1
