@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 
 from core.models import User
 from core.roles import Role
-from reviews.models import Review
+from reviews.models import REVIEW_FIELDS, Review
 
 MAX_CRITERIA = 100
 MAX_INVITES = 50
@@ -55,17 +55,7 @@ class ReviewForm(forms.ModelForm[Review]):
 
     class Meta:
         model = Review
-        fields = [
-            "title",
-            "question",
-            "population",
-            "intervention",
-            "comparator",
-            "outcomes",
-            "study_design",
-            "protocol_registration",
-            "status",
-        ]
+        fields = REVIEW_FIELDS
         widgets = {
             "question": forms.Textarea(attrs={"rows": 2}),
             "population": forms.Textarea(attrs={"rows": 2}),

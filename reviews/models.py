@@ -10,6 +10,18 @@ from core.models import BaseModel
 from core.roles import Role
 
 INVITATION_SALT = "reviews.invitation"
+# The fields a lead edits on the review form; audited by reviews.services.
+REVIEW_FIELDS = (
+    "title",
+    "question",
+    "population",
+    "intervention",
+    "comparator",
+    "outcomes",
+    "study_design",
+    "protocol_registration",
+    "status",
+)
 
 
 class Review(BaseModel):

@@ -20,19 +20,7 @@ from core.audit import audit_event_create
 from core.models import Job, User
 from core.roles import Role
 from core.services import job_create, job_progress, job_start, job_succeed
-from reviews.models import Criterion, Invitation, Membership, Review
-
-REVIEW_FIELDS = (
-    "title",
-    "question",
-    "population",
-    "intervention",
-    "comparator",
-    "outcomes",
-    "study_design",
-    "protocol_registration",
-    "status",
-)
+from reviews.models import REVIEW_FIELDS, Criterion, Invitation, Membership, Review
 
 
 def _review_snapshot(review: Review) -> dict[str, Any]:

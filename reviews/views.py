@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 from django.contrib import messages
@@ -22,6 +23,17 @@ from reviews.models import Invitation, Membership, Review
 
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
+
+
+def _attempt(request: HttpRequest, action: Callable[[], object], success: str) -> bool:
+    """Run one service call; tell the user its refusal, or `success`."""
+    try:
+        action()
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return False
+    messages.success(request, success)
+    return True
 
 
 @login_required
@@ -151,16 +163,14 @@ def member_role(
     if not form.is_valid():
         messages.error(request, "Choose one of the roles: lead, reviewer or observer.")
         return redirect("reviews:team", review.pk)
-    try:
-        services.membership_change_role(
-            membership=membership, actor=request.user, role=form.cleaned_data["role"]
-        )
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-    else:
-        messages.success(
-            request, f"{membership.user} is now {membership.get_role_display()}."
-        )
+    role = form.cleaned_data["role"]
+    _attempt(
+        request,
+        lambda: services.membership_change_role(
+            membership=membership, actor=request.user, role=role
+        ),
+        f"{membership.user} is now {role.label}.",
+    )
     return redirect("reviews:team", review.pk)
 
 
@@ -171,13 +181,12 @@ def member_remove(
 ) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
     membership = _membership_in(review, membership_id)
-    try:
-        services.membership_remove(membership=membership, actor=request.user)
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-        return redirect("reviews:team", review.pk)
-    messages.success(request, f"{membership.user} was removed from the review.")
-    if membership.user_id == request.user.pk:
+    removed = _attempt(
+        request,
+        lambda: services.membership_remove(membership=membership, actor=request.user),
+        f"{membership.user} was removed from the review.",
+    )
+    if removed and membership.user_id == request.user.pk:
         return redirect("reviews:home")
     return redirect("reviews:team", review.pk)
 
@@ -193,14 +202,11 @@ def invitation_revoke(
 ) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
     invitation = _invitation_in(review, invitation_id)
-    try:
-        services.invitation_revoke(invitation=invitation, actor=request.user)
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-    else:
-        messages.success(
-            request, f"The invitation of {invitation.email} was withdrawn."
-        )
+    _attempt(
+        request,
+        lambda: services.invitation_revoke(invitation=invitation, actor=request.user),
+        f"The invitation of {invitation.email} was withdrawn.",
+    )
     return redirect("reviews:team", review.pk)
 
 
@@ -211,14 +217,11 @@ def invitation_resend(
 ) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
     invitation = _invitation_in(review, invitation_id)
-    try:
-        services.invitation_resend(invitation=invitation, actor=request.user)
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-    else:
-        messages.success(
-            request, f"The invitation was sent to {invitation.email} again."
-        )
+    _attempt(
+        request,
+        lambda: services.invitation_resend(invitation=invitation, actor=request.user),
+        f"The invitation was sent to {invitation.email} again.",
+    )
     return redirect("reviews:team", review.pk)
 
 

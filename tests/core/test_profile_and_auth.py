@@ -197,3 +197,9 @@ def test_create_user_command_refuses_bad_input(
     with pytest.raises(CommandError, match=message):
         call_command("create_user", name="X", **options)
     assert User.objects.count() == 1
+
+
+def test_logout_ends_the_session(reviewer_a: User) -> None:
+    client = client_for(reviewer_a)
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/").status_code == 302

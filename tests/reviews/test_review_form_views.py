@@ -121,3 +121,22 @@ def test_null_character_in_a_text_field_is_refused(lead: User) -> None:
 
 def test_an_absurd_review_id_is_a_404_not_a_crash(lead: User) -> None:
     assert client_for(lead).get("/reviews/99999999999999999999/").status_code == 404
+
+
+def test_dashboard_counts_follow_the_team(
+    lead: User, reviewer_a: User, observer: User, review: Review
+) -> None:
+    from reviews import services
+
+    client = client_for(lead)
+    page = client.get(f"/reviews/{review.pk}/").content.decode()
+    assert 'data-testid="member-count">3<' in page
+    assert "1 lead" in page and "1 reviewer" in page and "1 observer" in page
+    services.invitations_create(
+        review=review, actor=lead, emails=["x@example.org"], role=Role.REVIEWER
+    )
+    membership = review.memberships.get(user=reviewer_a)
+    services.membership_remove(membership=membership, actor=lead)
+    page = client.get(f"/reviews/{review.pk}/").content.decode()
+    assert 'data-testid="member-count">2<' in page
+    assert "0 reviewers" in page and "1 pending invitation" in page

@@ -20,6 +20,12 @@ def _messages(response) -> str:  # type: ignore[no-untyped-def]
     return " ".join(str(m) for m in response.context["messages"])
 
 
+def _invite(lead: User, review: Review, data: dict[str, str]):  # type: ignore[no-untyped-def]
+    return client_for(lead).post(
+        f"/reviews/{review.pk}/team/invite/", data, follow=True
+    )
+
+
 def test_invite_sends_emails_in_the_background_with_progress(
     lead: User, review: Review, django_capture_on_commit_callbacks: Callable
 ) -> None:
@@ -54,10 +60,8 @@ def test_invite_sends_emails_in_the_background_with_progress(
 def test_invite_refuses_malformed_addresses_and_stores_nothing(
     lead: User, review: Review
 ) -> None:
-    response = client_for(lead).post(
-        f"/reviews/{review.pk}/team/invite/",
-        {"emails": "ok@example.org, not-an-address", "role": "reviewer"},
-        follow=True,
+    response = _invite(
+        lead, review, {"emails": "ok@example.org, not-an-address", "role": "reviewer"}
     )
     assert "Not valid e-mail addresses: not-an-address" in _messages(response)
     assert not Invitation.objects.exists()
@@ -65,11 +69,7 @@ def test_invite_refuses_malformed_addresses_and_stores_nothing(
 
 
 def test_invite_refuses_an_unknown_role(lead: User, review: Review) -> None:
-    response = client_for(lead).post(
-        f"/reviews/{review.pk}/team/invite/",
-        {"emails": "a@example.org", "role": "admin"},
-        follow=True,
-    )
+    response = _invite(lead, review, {"emails": "a@example.org", "role": "admin"})
     assert "Select a valid choice" in _messages(response)
     assert not Invitation.objects.exists()
 
@@ -77,10 +77,10 @@ def test_invite_refuses_an_unknown_role(lead: User, review: Review) -> None:
 def test_invite_refuses_existing_members_and_stores_nothing(
     lead: User, reviewer_a: User, review: Review
 ) -> None:
-    response = client_for(lead).post(
-        f"/reviews/{review.pk}/team/invite/",
+    response = _invite(
+        lead,
+        review,
         {"emails": f"new@example.org, {reviewer_a.email}", "role": "reviewer"},
-        follow=True,
     )
     assert f"Already members of this review: {reviewer_a.email}" in _messages(response)
     assert not Invitation.objects.exists()
@@ -217,11 +217,7 @@ def test_invite_refuses_an_address_longer_than_smtp_allows(
     lead: User, review: Review
 ) -> None:
     too_long = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".org"  # 312 characters
-    response = client_for(lead).post(
-        f"/reviews/{review.pk}/team/invite/",
-        {"emails": too_long, "role": "reviewer"},
-        follow=True,
-    )
+    response = _invite(lead, review, {"emails": too_long, "role": "reviewer"})
     assert "Not valid e-mail addresses" in _messages(response)
     assert not Invitation.objects.exists()
 
