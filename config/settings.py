@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "template_partials",
     "core",
     "reviews",
+    "searches",
 ]
 
 MIDDLEWARE = [
@@ -145,6 +146,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=14)
+
+# --- Searches -----------------------------------------------------------------
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+# NCBI asks every E-utilities client to name itself and give a contact address.
+NCBI_EMAIL = env.str("NCBI_EMAIL", default="")
+NCBI_TOOL = env.str("NCBI_TOOL", default="sr-manager")
+NCBI_API_KEY = env_secret("NCBI_API_KEY")
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en-gb"

@@ -6,4 +6,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("core.urls")),
     path("", include("reviews.urls")),
+    path("", include("searches.urls")),
 ]

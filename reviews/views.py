@@ -17,6 +17,7 @@ from core.access import get_invitation_for_token, get_job_for_user, get_review_f
 from core.models import AuditEvent, AuthenticatedHttpRequest, User
 from core.roles import Role
 from reviews import services
+from reviews.dashboard import cards_for
 from reviews.forms import InvitationSignupForm, InviteForm, MemberRoleForm, ReviewForm
 from reviews.models import Invitation, Membership, Review
 
@@ -84,6 +85,7 @@ def dashboard(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse
         ],
         "member_count": sum(role_counts.values()),
         "pending_invitations": review.invitations.pending().count(),
+        "stage_cards": cards_for(review),
         "recent_events": (
             AuditEvent.objects.filter(review=review).select_related("actor")[:8]
             if review.viewer_is_lead
@@ -240,7 +242,12 @@ def job_status(
     request: AuthenticatedHttpRequest, review_id: int, job_id: int
 ) -> HttpResponse:
     job = get_job_for_user(request.user, review_id, job_id)
-    return render(request, "_partials/job.html", {"job": job, "review_id": review_id})
+    refresh = request.GET.get("refresh") == "1"
+    context = {"job": job, "review_id": review_id, "refresh": refresh}
+    response = render(request, "_partials/job.html", context)
+    if refresh and job.is_finished:
+        response["HX-Refresh"] = "true"  # the page shows the job's outcome
+    return response
 
 
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:

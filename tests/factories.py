@@ -10,6 +10,7 @@ from django.utils import timezone
 from core.models import User
 from core.roles import Role
 from reviews.models import Criterion, Invitation, Membership, Review
+from searches.models import Record, RecordSource, Search
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -63,3 +64,34 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"invitee{n}@example.org")
     role = Role.REVIEWER
     expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=14))
+
+
+class SearchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Search
+
+    review = factory.SubFactory(ReviewFactory)
+    database = "PubMed"
+    run_on = factory.LazyFunction(lambda: timezone.localdate())
+    query = '"spinal cord injuries"[MeSH] AND exercise'
+    status = Search.Status.IMPORTED
+
+
+class RecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Record
+        skip_postgeneration_save = True
+
+    review = factory.SelfAttribute("search.review")
+    search = factory.SubFactory(SearchFactory)
+    title = factory.Sequence(lambda n: f"Treadmill training and allodynia, study {n}")
+    abstract = "Rats with contusion injury ran on a treadmill."
+    authors = [["Smith", "Jane"], ["Lee", "K"]]
+    year = 2020
+
+    @factory.post_generation
+    def source(obj, create, extracted, **kwargs):
+        if create:
+            RecordSource.objects.create(
+                record=obj, search=obj.search, position=obj.pk, raw="TY  - JOUR"
+            )

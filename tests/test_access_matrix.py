@@ -19,8 +19,15 @@ from django.utils import timezone
 from core.models import AuditEvent, Job, User
 from core.roles import Role
 from reviews.models import Invitation, Review
+from searches.models import Search
 from tests.conftest import client_for
-from tests.factories import InvitationFactory, MembershipFactory, UserFactory
+from tests.factories import (
+    InvitationFactory,
+    MembershipFactory,
+    RecordFactory,
+    SearchFactory,
+    UserFactory,
+)
 
 PUBLIC = "public"  # anyone, logged in or not
 LOGIN = "login"  # any logged-in user
@@ -55,6 +62,15 @@ ACCESS: dict[str, tuple[str, set[str]]] = {
     "reviews:activity": (LEAD, {GET}),
     "reviews:job_status": (MEMBER, {GET}),
     "reviews:invitation_accept": (PUBLIC, {GET, POST}),
+    "searches:log": (MEMBER, {GET}),
+    "searches:log_csv": (LEAD, {GET}),
+    "searches:upload": (LEAD, {GET, POST}),
+    "searches:detail": (MEMBER, {GET}),
+    "searches:records": (MEMBER, {GET}),
+    "searches:record": (MEMBER, {GET}),
+    "searches:pubmed": (LEAD, {GET, POST}),
+    "searches:pubmed_count": (LEAD, {GET}),
+    "searches:rerun": (LEAD, {POST}),
 }
 # Admin views that are not behind admin_view's staff check.
 ADMIN_EXCEPTIONS: dict[str, dict[str, int]] = {
@@ -121,11 +137,15 @@ def scene(
     target = MembershipFactory(review=review, role=Role.REVIEWER).pk
     invitation = InvitationFactory(review=review, invited_by=team["lead"])
     job = Job.objects.create(review=review, kind="test", label="Test job")
+    search = SearchFactory(review=review, method=Search.Method.ENTREZ)
+    record = RecordFactory(review=review, search=search)
     values = {
         "review_id": review.pk,
         "membership_id": target,
         "invitation_id": invitation.pk,
         "job_id": job.pk,
+        "search_id": search.pk,
+        "record_id": record.pk,
         "token": invitation.token,
         "uidb64": "MQ",
         "object_id": "1",

@@ -29,7 +29,12 @@ FORMATS: dict[str, Format] = {
         Format("endnote_xml", "EndNote XML", "endnote_xml", binary=True),
         Format("bibtex", "BibTeX", "bibtex", binary=False),
         Format("wos_tagged", "Web of Science plain text", "wos_tagged", binary=False),
-        Format("csv", "CSV / TSV (incl. Scopus, WoS tab-delimited)", "tabular", binary=False),
+        Format(
+            "csv",
+            "CSV / TSV (incl. Scopus, WoS tab-delimited)",
+            "tabular",
+            binary=False,
+        ),
         Format("excel", "Excel", "tabular_excel", binary=True),
     ]
 }

@@ -31,7 +31,7 @@ class Author:
 class ParsedRecord:
     title: str = ""
     abstract: str = ""
-    # Structured abstracts keep their sections: [("BACKGROUND", "..."), ("METHODS", "...")].
+    # Structured abstracts keep their sections: [("BACKGROUND", "..."), ...].
     abstract_sections: list[tuple[str, str]] = field(default_factory=list)
     authors: list[Author] = field(default_factory=list)
     year: int | None = None
@@ -57,7 +57,9 @@ class ParsedRecord:
 class ParseError(Exception):
     """Input a parser cannot read. The message is for the person who uploaded it."""
 
-    def __init__(self, message: str, *, record: int | None = None, line: int | None = None):
+    def __init__(
+        self, message: str, *, record: int | None = None, line: int | None = None
+    ):
         self.message = message
         self.record = record
         self.line = line
@@ -130,7 +132,17 @@ _BOMS = [
     (codecs.BOM_UTF16_BE, "utf-16"),
 ]
 SNIFF_BYTES = 1 << 20
-_EAST_ASIAN = {"gb18030", "gbk", "gb2312", "big5", "shift_jis", "cp932", "euc_jp", "euc_kr", "cp949"}
+_EAST_ASIAN = {
+    "gb18030",
+    "gbk",
+    "gb2312",
+    "big5",
+    "shift_jis",
+    "cp932",
+    "euc_jp",
+    "euc_kr",
+    "cp949",
+}
 
 
 def detect_encoding(head: bytes) -> str:

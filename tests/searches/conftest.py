@@ -14,10 +14,15 @@ FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 def manifest_counts() -> dict[str, str]:
     """file (relative to FIXTURES) -> the 'records' column of MANIFEST.tsv."""
     with (FIXTURES / "MANIFEST.tsv").open(newline="", encoding="utf-8") as handle:
-        return {row["file"]: row["records"] for row in csv.DictReader(handle, delimiter="\t")}
+        return {
+            row["file"]: row["records"]
+            for row in csv.DictReader(handle, delimiter="\t")
+        }
 
 
 @pytest.fixture(scope="session")
 def fixtures() -> Path:
-    assert FIXTURES.is_dir(), f"missing {FIXTURES}: clone with ../shared beside the repo"
+    assert FIXTURES.is_dir(), (
+        f"missing {FIXTURES}: clone with ../shared beside the repo"
+    )
     return FIXTURES

@@ -57,6 +57,13 @@ DEMO_EXCLUSION = [
 class Command(BaseCommand):
     help = "Create the demo review with a lead and two reviewers (idempotent)."
 
+    def _extend(self, review: Review, lead: User) -> None:
+        """Each later stage adds its demo data here (idempotently)."""
+        from searches.demo import demo_searches_load
+
+        for line in demo_searches_load(review=review, lead=lead):
+            self.stdout.write(line)
+
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--force",
@@ -101,6 +108,7 @@ class Command(BaseCommand):
                     review_id=review.pk, user=user, role=role, actor=lead
                 )
 
+        self._extend(review, lead)
         self.stdout.write(self.style.SUCCESS(f"Demo review: {review.title}"))
         self.stdout.write("Log in with one of these demo accounts:")
         for email, _name, password, role in DEMO_USERS:

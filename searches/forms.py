@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from searches.models import Search
+
+COMMON_DATABASES = [
+    "PubMed",
+    "MEDLINE (Ovid)",
+    "Embase",
+    "Scopus",
+    "Web of Science Core Collection",
+    "Cochrane CENTRAL",
+    "CINAHL",
+    "PsycINFO",
+    "ClinicalTrials.gov",
+    "WHO ICTRP",
+    "Google Scholar",
+]
+
+
+class SearchDetailsForm(forms.ModelForm[Search]):
+    """The PRISMA-S description of a search."""
+
+    class Meta:
+        model = Search
+        fields = [
+            "source_type",
+            "database",
+            "platform",
+            "run_on",
+            "query",
+            "filters",
+            "hits_reported",
+            "notes",
+        ]
+        widgets = {
+            "run_on": forms.DateInput(attrs={"type": "date"}),
+            "query": forms.Textarea(attrs={"rows": 3, "class": "font-monospace"}),
+            "filters": forms.Textarea(attrs={"rows": 1}),
+            "notes": forms.Textarea(attrs={"rows": 1}),
+            "database": forms.TextInput(attrs={"list": "databases"}),
+        }
+        help_texts = {
+            "query": "Exactly as run, so that it can be reproduced (PRISMA-S item 8).",
+            "hits_reported": "The number of results the database reported.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["run_on"].initial = timezone.localdate()
+
+    def clean_run_on(self) -> Any:
+        run_on = self.cleaned_data["run_on"]
+        if run_on and run_on > timezone.localdate():
+            raise forms.ValidationError(
+                "The date a search was run cannot be in the future."
+            )
+        return run_on
+
+
+class UploadForm(SearchDetailsForm):
+    file = forms.FileField(
+        label="Export file",
+        help_text=(
+            "RIS, MEDLINE/.nbib, PubMed XML, EndNote XML, BibTeX, Web of Science, "
+            "CSV/TSV or Excel."
+        ),
+    )
+
+
+class RecordFilterForm(forms.Form):
+    """The records page's query string."""
+
+    q = forms.CharField(required=False, max_length=300, label="Search")
+    search = forms.IntegerField(required=False, min_value=1)
+    year_from = forms.IntegerField(required=False, min_value=1000, max_value=2200)
+    year_to = forms.IntegerField(required=False, min_value=1000, max_value=2200)
+
+
+class PubMedForm(forms.Form):
+    term = forms.CharField(
+        label="PubMed search",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "font-monospace"}),
+        help_text=(
+            'PubMed syntax, e.g. ("spinal cord injuries"[MeSH] OR '
+            '"spinal cord injur*"[tiab]) AND exercise[tiab]'
+        ),
+    )
+    mindate = forms.RegexField(
+        label="Published from",
+        regex=r"^\d{4}(/\d{2}(/\d{2})?)?$",
+        required=False,
+        help_text="YYYY, YYYY/MM or YYYY/MM/DD",
+        error_messages={"invalid": "Use YYYY, YYYY/MM or YYYY/MM/DD."},
+    )
+    maxdate = forms.RegexField(
+        label="Published to",
+        regex=r"^\d{4}(/\d{2}(/\d{2})?)?$",
+        required=False,
+        error_messages={"invalid": "Use YYYY, YYYY/MM or YYYY/MM/DD."},
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 1}))
+
+    def clean_term(self) -> str:
+        return " ".join(self.cleaned_data["term"].split())

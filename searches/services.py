@@ -1,0 +1,546 @@
+"""Writes of the searches app: the search log and record imports.
+
+Imports stream: a parser yields records, which are stored in batches of
+IMPORT_BATCH, each in its own short transaction, while the job row reports
+progress. The records of a search count only once the search is IMPORTED, and a
+failed or interrupted import deletes what it stored: all or nothing, without
+holding one long transaction (which would lock SQLite for every other writer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+from collections.abc import Iterator
+from datetime import date
+from functools import partial
+from typing import IO, Any, BinaryIO
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+
+from core.audit import audit_event_create
+from core.models import User
+from core.services import job_create, job_fail, job_progress, job_start, job_succeed
+from reviews.models import Review
+from searches.entrez import EntrezClient, EntrezConfig, EntrezError
+from searches.formats import UnsupportedFile, detect_format
+from searches.models import Record, RecordSource, Search
+from searches.parsers import FORMATS, ParsedRecord, ParseError
+from searches.parsers.base import SNIFF_BYTES, open_text
+
+IMPORT_BATCH = 2000
+SEARCH_FIELDS = (
+    "source_type",
+    "database",
+    "platform",
+    "run_on",
+    "query",
+    "filters",
+    "hits_reported",
+    "notes",
+)
+
+
+def file_sha256(upload: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in iter(partial(upload.read, 1 << 20), b""):
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def _duplicate_of(review: Review, sha256: str) -> Search | None:
+    return (
+        Search.objects.filter(review=review)
+        .filter(file_sha256=sha256)
+        .exclude(status=Search.Status.FAILED)
+        .order_by("created_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def search_file_create(
+    *,
+    review: Review,
+    actor: User | None,
+    upload: File[bytes],
+    file_name: str,
+    column_mapping: dict[str, Any] | None = None,
+    enqueue: bool = True,
+    **details: Any,
+) -> Search:
+    """Log a search and queue the import of its exported file (with `enqueue`
+    False the caller runs search_import_run itself).
+
+    Refuses, storing nothing, an empty, oversized, unreadable or already
+    imported file, with a message naming the file."""
+    unknown = set(details) - set(SEARCH_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown search fields: {sorted(unknown)}")
+    size = upload.size or 0
+    limit = settings.IMPORT_MAX_BYTES
+    if size > limit:
+        raise ValidationError(
+            f"{file_name} is {size / 1e6:.0f} MB; the limit is {limit / 1e6:.0f} MB. "
+            "Split the export into smaller files."
+        )
+    upload.seek(0)
+    head = upload.read(SNIFF_BYTES)
+    try:
+        file_format = detect_format(file_name, head)
+    except UnsupportedFile as error:
+        raise ValidationError(str(error)) from None
+    sha256 = file_sha256(upload)
+    earlier = _duplicate_of(review, sha256)
+    if earlier is not None:
+        raise ValidationError(
+            f"{file_name} was already imported into this review on "
+            f"{earlier.created_at:%d %B %Y} (search of {earlier.database}, "
+            f"file {earlier.file_name}). The same file twice would double its records."
+        )
+    search = Search(
+        review=review,
+        created_by=actor,
+        method=Search.Method.FILE,
+        file_name=file_name[:255],
+        file_sha256=sha256,
+        file_size=size,
+        file_format=file_format,
+        column_mapping=column_mapping,
+        **details,
+    )
+    search.file.save(file_name, upload, save=False)
+    search.save()
+    audit_event_create(
+        actor=actor,
+        verb="search.created",
+        target=search,
+        review_id=review.pk,
+        after=_search_snapshot(search),
+    )
+    _import_job_create(search, actor, enqueue=enqueue)
+    return search
+
+
+def _search_snapshot(search: Search) -> dict[str, Any]:
+    snapshot = {name: getattr(search, name) for name in SEARCH_FIELDS}
+    snapshot["run_on"] = str(search.run_on)
+    snapshot.update(file_name=search.file_name, file_sha256=search.file_sha256)
+    return snapshot
+
+
+def _import_job_create(search: Search, actor: User | None, *, enqueue: bool) -> None:
+    from searches.tasks import search_import as search_import_task  # tasks import us
+
+    job = job_create(
+        kind="searches.import",
+        label=f"Importing {search.file_name or search.database}",
+        review_id=search.review_id,
+        params={"search_id": search.pk},
+        total=100,
+        created_by=actor,
+    )
+    search.job = job
+    search.save(update_fields=["job", "updated_at"])
+    if enqueue:
+        transaction.on_commit(
+            partial(search_import_task.delay, job_id=job.pk, search_id=search.pk)
+        )
+
+
+# --- Running an import -------------------------------------------------------
+
+
+class _PositionReader(io.RawIOBase):
+    """A seekable raw view of a stored file that can tell how far reading got,
+    whatever buffering the parsers put on top (for progress by bytes)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _parse(search: Search, binary: BinaryIO) -> Iterator[ParsedRecord]:
+    file_format = FORMATS[search.file_format]
+    module = importlib.import_module(f"searches.parsers.{file_format.module}")
+    stream: Any = binary if file_format.binary else open_text(binary)
+    if file_format.key in ("csv", "excel") and search.column_mapping:
+        mapping = module.ColumnMapping.from_dict(search.column_mapping)
+        records: Iterator[ParsedRecord] = module.parse(stream, mapping=mapping)
+    else:
+        records = module.parse(stream)
+    return records
+
+
+def search_import_run(*, search_id: int, job_id: int | None = None) -> None:
+    """Import a search's file; idempotent (a rerun first removes what an
+    interrupted run stored) and all-or-nothing."""
+    search = Search.objects.select_related("review").get(pk=search_id)
+    if search.status == Search.Status.IMPORTED:
+        return
+    if job_id is not None and not job_start(job_id=job_id):
+        return
+    _records_delete(search)
+    Search.objects.filter(pk=search.pk).update(status=Search.Status.IMPORTING, error="")
+    try:
+        count = _import_file(search, job_id)
+    except (ParseError, UnsupportedFile, UnicodeError, ValueError) as error:
+        _import_failed(search, job_id, f"{search.file_name}: {error}")
+        return
+    except Exception as error:
+        _import_failed(
+            search, job_id, f"{search.file_name}: unexpected error ({error})."
+        )
+        raise
+    if count == 0:
+        _import_failed(
+            search, job_id, f"{search.file_name}: no records found in the file."
+        )
+        return
+    with transaction.atomic():
+        search.status = Search.Status.IMPORTED
+        search.records_imported = count
+        search.save(update_fields=["status", "records_imported", "updated_at"])
+        audit_event_create(
+            actor=search.created_by,
+            verb="search.imported",
+            target=search,
+            review_id=search.review_id,
+            after={"records_imported": count, "format": search.file_format},
+        )
+    if job_id is not None:
+        job_succeed(job_id=job_id, message=f"{count:,} records imported")
+
+
+def _import_file(search: Search, job_id: int | None) -> int:
+    size = search.file_size or 1
+    with search.file.open("rb") as stored:
+        reader = _PositionReader(stored)
+        binary = io.BufferedReader(reader, buffer_size=1 << 16)
+        count = 0
+        for batch in _batches(_parse(search, binary), IMPORT_BATCH, start=1):
+            _records_store(search, batch)
+            count += len(batch)
+            if job_id is not None:
+                percent = min(99, int(100 * reader.tell() / size))
+                job_progress(
+                    job_id=job_id, done=percent, message=f"{count:,} records read"
+                )
+    return count
+
+
+def _batches(
+    records: Iterator[ParsedRecord], size: int, start: int
+) -> Iterator[list[tuple[int, ParsedRecord]]]:
+    batch: list[tuple[int, ParsedRecord]] = []
+    for position, parsed in enumerate(records, start=start):
+        batch.append((position, parsed))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _clean(value: str, limit: int | None = None) -> str:
+    # PostgreSQL refuses NUL characters in text; CharFields have lengths.
+    value = (value or "").replace("\x00", "")
+    return value[:limit] if limit else value
+
+
+def record_from_parsed(parsed: ParsedRecord, **fields: Any) -> Record:
+    """A Record (unsaved) holding a parsed entry's fields, fitted to the columns."""
+    return Record(
+        title=_clean(parsed.title),
+        abstract=_clean(parsed.abstract),
+        abstract_sections=[[_clean(k), _clean(v)] for k, v in parsed.abstract_sections],
+        authors=[[_clean(a.family), _clean(a.given)] for a in parsed.authors],
+        year=parsed.year if parsed.year and 0 < parsed.year < 10000 else None,
+        journal=_clean(parsed.journal),
+        volume=_clean(parsed.volume, 64),
+        issue=_clean(parsed.issue, 64),
+        pages=_clean(parsed.pages, 64),
+        doi=_clean(parsed.doi, 255),
+        pmid=_clean(parsed.pmid, 16),
+        pmcid=_clean(parsed.pmcid, 16),
+        issn=_clean(parsed.issn, 64),
+        keywords=[_clean(k) for k in parsed.keywords],
+        mesh_terms=[_clean(k) for k in parsed.mesh_terms],
+        publication_types=[_clean(k) for k in parsed.publication_types],
+        language=_clean(parsed.language, 64),
+        url=_clean(parsed.url),
+        **fields,
+    )
+
+
+@transaction.atomic
+def _records_store(search: Search, batch: list[tuple[int, ParsedRecord]]) -> None:
+    records = Record.objects.bulk_create(
+        [
+            record_from_parsed(p, review_id=search.review_id, search=search)
+            for _, p in batch
+        ]
+    )
+    RecordSource.objects.bulk_create(
+        RecordSource(
+            record=record,
+            search=search,
+            position=position,
+            source_id=_clean(parsed.source_id, 255),
+            raw=_clean(parsed.raw),
+        )
+        for record, (position, parsed) in zip(records, batch, strict=True)
+    )
+
+
+def _records_delete(search: Search) -> None:
+    with transaction.atomic():
+        RecordSource.objects.filter(search=search).delete()
+        Record.objects.filter(search=search).delete()
+
+
+def _import_failed(search: Search, job_id: int | None, message: str) -> None:
+    _records_delete(search)
+    with transaction.atomic():
+        search.status = Search.Status.FAILED
+        search.error = message
+        search.records_imported = 0
+        search.save(update_fields=["status", "error", "records_imported", "updated_at"])
+        audit_event_create(
+            actor=search.created_by,
+            verb="search.import_failed",
+            target=search,
+            review_id=search.review_id,
+            after={"error": message},
+        )
+    if job_id is not None:
+        job_fail(job_id=job_id, error=message)
+
+
+def search_import_now(
+    *,
+    review: Review,
+    actor: User | None,
+    binary: IO[bytes],
+    file_name: str,
+    **details: Any,
+) -> Search:
+    """Log a search and import its file in this process (management command, demo)."""
+    details.setdefault("run_on", date.today())
+    search = search_file_create(
+        review=review,
+        actor=actor,
+        upload=File(binary, name=file_name),
+        file_name=file_name,
+        enqueue=False,
+        **details,
+    )
+    search_import_run(search_id=search.pk, job_id=search.job_id)
+    search.refresh_from_db()
+    return search
+
+
+# --- PubMed through Entrez ---------------------------------------------------
+
+PUBMED_PLATFORM = "NCBI E-utilities (Entrez)"
+
+
+def entrez_client() -> EntrezClient:
+    """An Entrez client with this site's NCBI settings. Raises ValidationError
+    when NCBI_EMAIL is not set (NCBI requires a contact address)."""
+    try:
+        config = EntrezConfig(
+            email=settings.NCBI_EMAIL,
+            tool=settings.NCBI_TOOL,
+            api_key=settings.NCBI_API_KEY,
+        )
+    except ValueError:
+        raise ValidationError(
+            "PubMed searching is not set up: the site administrator must set "
+            "NCBI_EMAIL (a contact address NCBI requires)."
+        ) from None
+    return EntrezClient(config)
+
+
+@transaction.atomic
+def pubmed_search_create(
+    *,
+    review: Review,
+    actor: User | None,
+    term: str,
+    mindate: str = "",
+    maxdate: str = "",
+    notes: str = "",
+    rerun_of: Search | None = None,
+    enqueue: bool = True,
+) -> Search:
+    """Log a PubMed search and queue its run and import. A re-run of a saved
+    search (`rerun_of`) imports only the PMIDs that earlier runs did not."""
+    term = term.strip()
+    if not term:
+        raise ValidationError("Type a PubMed search.")
+    limits = (
+        f"Publication date {mindate or 'any'} to {maxdate or 'any'}"
+        if (mindate or maxdate)
+        else ""
+    )
+    search = Search.objects.create(
+        review=review,
+        created_by=actor,
+        method=Search.Method.ENTREZ,
+        database="PubMed",
+        platform=PUBMED_PLATFORM,
+        run_on=date.today(),
+        query=term,
+        filters=limits,
+        notes=notes,
+        rerun_of=rerun_of,
+        column_mapping={"mindate": mindate, "maxdate": maxdate},
+    )
+    audit_event_create(
+        actor=actor,
+        verb="search.created",
+        target=search,
+        review_id=review.pk,
+        after=_search_snapshot(search),
+    )
+    _pubmed_job_create(search, actor, enqueue=enqueue)
+    return search
+
+
+def _pubmed_job_create(search: Search, actor: User | None, *, enqueue: bool) -> None:
+    from searches.tasks import pubmed_import as pubmed_import_task  # tasks import us
+
+    job = job_create(
+        kind="searches.pubmed",
+        label=f"Searching PubMed: {search.query[:80]}",
+        review_id=search.review_id,
+        params={"search_id": search.pk},
+        created_by=actor,
+    )
+    search.job = job
+    search.save(update_fields=["job", "updated_at"])
+    if enqueue:
+        transaction.on_commit(
+            partial(pubmed_import_task.delay, job_id=job.pk, search_id=search.pk)
+        )
+
+
+def _earlier_pmids(search: Search) -> set[str]:
+    """PMIDs imported by the earlier runs of a re-run search."""
+    chain: list[int] = []
+    earlier = search.rerun_of
+    while earlier is not None and len(chain) < 1000:
+        chain.append(earlier.pk)
+        earlier = earlier.rerun_of
+    return set(
+        Record.objects.filter(sources__search_id__in=chain)
+        .exclude(pmid="")
+        .values_list("pmid", flat=True)
+    )
+
+
+def pubmed_import_run(
+    *, search_id: int, job_id: int | None = None, client: EntrezClient | None = None
+) -> None:
+    """Run a logged PubMed search and import its records; idempotent and
+    all-or-nothing, like file imports."""
+    from searches.parsers import pubmed_xml
+
+    search = Search.objects.select_related("review").get(pk=search_id)
+    if search.status == Search.Status.IMPORTED:
+        return
+    if job_id is not None and not job_start(job_id=job_id):
+        return
+    _records_delete(search)
+    Search.objects.filter(pk=search.pk).update(status=Search.Status.IMPORTING, error="")
+    dates = search.column_mapping or {}
+    mindate, maxdate = dates.get("mindate") or None, dates.get("maxdate") or None
+    try:
+        client = client or entrez_client()
+        counted = client.count(search.query, mindate=mindate, maxdate=maxdate)
+        if counted.errors:
+            raise EntrezError("PubMed could not run the search: " + "; ".join(
+                notice.text for notice in counted.errors
+            ))  # fmt: skip
+        if search.rerun_of_id:
+            known = _earlier_pmids(search)
+            new = client.new_pmids(
+                search.query, known, mindate=mindate, maxdate=maxdate
+            )
+            batches = client.fetch_pmids(new)
+        else:
+            plan = client.plan(search.query, mindate=mindate, maxdate=maxdate)
+            batches = client.fetch_plan(plan)
+        count = 0
+        for batch in batches:
+            parsed = pubmed_xml.parse(io.BytesIO(batch.xml))
+            for stored in _batches(parsed, IMPORT_BATCH, start=count + 1):
+                _records_store(search, stored)
+                count += len(stored)
+            if job_id is not None:
+                job_progress(
+                    job_id=job_id,
+                    done=batch.done,
+                    total=batch.total,
+                    message=f"{count:,} records fetched",
+                )
+    except (EntrezError, ParseError, ValidationError) as error:
+        message = (
+            getattr(error, "message", None)
+            or " ".join(getattr(error, "messages", []))
+            or str(error)
+        )
+        _import_failed(search, job_id, f"PubMed: {message}")
+        return
+    except Exception as error:
+        _import_failed(search, job_id, f"PubMed: unexpected error ({error}).")
+        raise
+    with transaction.atomic():
+        search.status = Search.Status.IMPORTED
+        search.records_imported = count
+        search.hits_reported = counted.count
+        if counted.query_translation:
+            search.notes = (
+                f"{search.notes}\n" if search.notes else ""
+            ) + f"PubMed ran it as: {counted.query_translation}"
+        search.save(
+            update_fields=[
+                "status",
+                "records_imported",
+                "hits_reported",
+                "notes",
+                "updated_at",
+            ]
+        )
+        audit_event_create(
+            actor=search.created_by,
+            verb="search.imported",
+            target=search,
+            review_id=search.review_id,
+            after={"records_imported": count, "hits_reported": counted.count},
+        )
+    if job_id is not None:
+        job_succeed(job_id=job_id, message=f"{count:,} records imported")
