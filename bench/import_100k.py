@@ -182,6 +182,8 @@ def main() -> None:
     base_env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")
     }
+    # 100k records with abstracts are larger than the default 200 MB upload limit.
+    base_env["IMPORT_MAX_BYTES"] = str(4 * 1024**3)
     backends = {"sqlite": {**base_env, "VAR_DIR": str(work / "var"), "DEBUG": "true"}}
     if options.postgres and postgres_ready(options.postgres):
         backends["postgresql"] = {

@@ -108,3 +108,20 @@ class PubMedForm(forms.Form):
 
     def clean_term(self) -> str:
         return " ".join(self.cleaned_data["term"].split())
+
+
+class ColumnMappingForm(forms.Form):
+    """One choice of column per record field; only the title is required."""
+
+    def __init__(self, *args: Any, header: list[str], **kwargs: Any) -> None:
+        from searches.services import MAPPABLE_FIELDS
+
+        super().__init__(*args, **kwargs)
+        choices = [("", "—"), *((column, column) for column in header)]
+        for name, label in MAPPABLE_FIELDS:
+            guess = next(
+                (c for c in header if c.strip().lower() == name.replace("_", " ")), ""
+            )
+            self.fields[name] = forms.ChoiceField(
+                label=label, choices=choices, required=name == "title", initial=guess
+            )

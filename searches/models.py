@@ -31,6 +31,7 @@ class Search(BaseModel):
         ENTREZ = "entrez", "PubMed through Entrez"
 
     class Status(models.TextChoices):
+        MAPPING = "mapping", "Needs column mapping"
         PENDING = "pending", "Waiting"
         IMPORTING = "importing", "Importing"
         IMPORTED = "imported", "Imported"

@@ -15,7 +15,7 @@ import io
 from collections.abc import Iterator
 from datetime import date
 from functools import partial
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,7 +28,7 @@ from core.services import job_create, job_fail, job_progress, job_start, job_suc
 from reviews.models import Review
 from searches.entrez import EntrezClient, EntrezConfig, EntrezError
 from searches.formats import UnsupportedFile, detect_format
-from searches.models import Record, RecordSource, Search
+from searches.models import ColumnMappingMemory, Record, RecordSource, Search
 from searches.parsers import FORMATS, ParsedRecord, ParseError
 from searches.parsers.base import SNIFF_BYTES, open_text
 
@@ -104,6 +104,16 @@ def search_file_create(
             f"{earlier.created_at:%d %B %Y} (search of {earlier.database}, "
             f"file {earlier.file_name}). The same file twice would double its records."
         )
+    needs_mapping = False
+    if file_format in ("csv", "excel") and column_mapping is None:
+        header = _header_of(upload, file_format)
+        remembered = ColumnMappingMemory.objects.filter(
+            review=review, header_key=header_key(header)
+        ).first()
+        if remembered is not None:
+            column_mapping = remembered.mapping
+        else:
+            needs_mapping = _detect_mapping(file_format, header) is None
     search = Search(
         review=review,
         created_by=actor,
@@ -124,7 +134,113 @@ def search_file_create(
         review_id=review.pk,
         after=_search_snapshot(search),
     )
-    _import_job_create(search, actor, enqueue=enqueue)
+    if needs_mapping and enqueue:
+        # A person maps the columns first (searches:mapping); then it imports.
+        search.status = Search.Status.MAPPING
+        search.save(update_fields=["status", "updated_at"])
+    else:
+        _import_job_create(search, actor, enqueue=enqueue)
+    return search
+
+
+# --- CSV and Excel column mapping -------------------------------------------
+
+MAPPABLE_FIELDS = [
+    ("title", "Title"),
+    ("abstract", "Abstract"),
+    ("authors", "Authors"),
+    ("year", "Year"),
+    ("journal", "Journal or source"),
+    ("volume", "Volume"),
+    ("issue", "Issue"),
+    ("pages", "Pages"),
+    ("start_page", "First page"),
+    ("end_page", "Last page"),
+    ("doi", "DOI"),
+    ("pmid", "PMID"),
+    ("issn", "ISSN"),
+    ("keywords", "Keywords"),
+    ("language", "Language"),
+    ("url", "Link"),
+    ("source_id", "Accession number"),
+]
+
+
+def header_key(header: list[str]) -> str:
+    """Identifies a column layout, to remember its mapping."""
+    return hashlib.sha256("\x1f".join(header).encode()).hexdigest()
+
+
+def _tabular_module(file_format: str) -> Any:
+    return importlib.import_module(f"searches.parsers.{FORMATS[file_format].module}")
+
+
+def _header_of(binary: IO[bytes], file_format: str) -> list[str]:
+    binary.seek(0)
+    module = _tabular_module(file_format)
+    try:
+        if FORMATS[file_format].binary:
+            header, _ = module.read_header(binary)
+        else:
+            text = open_text(binary)  # type: ignore[arg-type]
+            try:
+                header, _ = module.read_header(text)
+            finally:
+                # Leave the upload open: the caller still reads it.
+                cast(io.TextIOWrapper, text).detach()
+    except ParseError as error:
+        raise ValidationError(str(error)) from None
+    binary.seek(0)
+    return list(header)
+
+
+def _detect_mapping(file_format: str, header: list[str]) -> Any:
+    return _tabular_module(file_format).detect_mapping(header)
+
+
+def search_header(search: Search) -> list[str]:
+    """The column names of a search's CSV or Excel file."""
+    with search.file.open("rb") as binary:
+        return _header_of(binary, search.file_format)
+
+
+@transaction.atomic
+def search_mapping_set(
+    *, search: Search, actor: User | None, columns: dict[str, str]
+) -> Search:
+    """Say which column holds which field, remember it for the review, and import."""
+    search = Search.objects.select_for_update().get(pk=search.pk)
+    if search.status != Search.Status.MAPPING:
+        raise ValidationError("This file's columns are mapped already.")
+    header = search_header(search)
+    chosen = {field: column for field, column in columns.items() if column}
+    if not chosen.get("title"):
+        raise ValidationError("Choose the column that holds the titles.")
+    unknown = sorted(set(chosen.values()) - set(header))
+    if unknown:
+        raise ValidationError(
+            f"No such column in {search.file_name}: {', '.join(unknown)}."
+        )
+    try:
+        mapping = _tabular_module(search.file_format).ColumnMapping.from_dict(chosen)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+    search.column_mapping = mapping.to_dict()
+    search.status = Search.Status.PENDING
+    search.save(update_fields=["column_mapping", "status", "updated_at"])
+    ColumnMappingMemory.objects.update_or_create(
+        review_id=search.review_id,
+        header_key=header_key(header),
+        defaults={"mapping": search.column_mapping},
+    )
+    audit_event_create(
+        actor=actor,
+        verb="search.columns_mapped",
+        target=search,
+        review_id=search.review_id,
+        after={"mapping": chosen},
+    )
+    _import_job_create(search, actor, enqueue=True)
     return search
 
 

@@ -24,6 +24,11 @@ urlpatterns = [
         views.search_rerun,
         name="rerun",
     ),
+    path(
+        "reviews/<id:review_id>/searches/<id:search_id>/columns/",
+        views.mapping,
+        name="mapping",
+    ),
     path("reviews/<id:review_id>/records/", views.records, name="records"),
     path(
         "reviews/<id:review_id>/records/<id:record_id>/",

@@ -17,7 +17,13 @@ from core.models import AuthenticatedHttpRequest
 from core.roles import Role
 from searches import services
 from searches.entrez import EntrezError
-from searches.forms import COMMON_DATABASES, PubMedForm, RecordFilterForm, UploadForm
+from searches.forms import (
+    COMMON_DATABASES,
+    ColumnMappingForm,
+    PubMedForm,
+    RecordFilterForm,
+    UploadForm,
+)
 from searches.models import Record, Search
 
 RECORDS_PER_PAGE = 50
@@ -108,6 +114,13 @@ def upload(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error("file", error)
         else:
+            if search.status == Search.Status.MAPPING:
+                messages.info(
+                    request,
+                    f"We do not recognise the columns of {search.file_name}: "
+                    "say which column holds what.",
+                )
+                return redirect("searches:mapping", review.pk, search.pk)
             messages.success(request, f"{search.file_name} is being imported.")
             return redirect(search)
     context = {"review": review, "form": form, "databases": COMMON_DATABASES}
@@ -239,3 +252,28 @@ def search_rerun(
         request, "The search is running again; only new records will be added."
     )
     return redirect(search)
+
+
+@login_required
+def mapping(
+    request: AuthenticatedHttpRequest, review_id: int, search_id: int
+) -> HttpResponse:
+    """Say which column of a CSV/Excel file holds which field."""
+    review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
+    search = get_object_or_404(
+        Search, pk=search_id, review=review, status=Search.Status.MAPPING
+    )
+    header = services.search_header(search)
+    form = ColumnMappingForm(request.POST or None, header=header)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.search_mapping_set(
+                search=search, actor=request.user, columns=form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Columns mapped; the import has started.")
+            return redirect(search)
+    context = {"review": review, "search": search, "form": form, "header": header}
+    return render(request, "searches/mapping.html", context)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from core.models import AuditEvent, Job, User
 from core.roles import Role
 from reviews.models import Invitation, Review
 from searches.models import Search
+from searches.services import search_file_create
 from tests.conftest import client_for
 from tests.factories import (
     InvitationFactory,
@@ -71,6 +73,7 @@ ACCESS: dict[str, tuple[str, set[str]]] = {
     "searches:pubmed": (LEAD, {GET, POST}),
     "searches:pubmed_count": (LEAD, {GET}),
     "searches:rerun": (LEAD, {POST}),
+    "searches:mapping": (LEAD, {GET, POST}),
 }
 # Admin views that are not behind admin_view's staff check.
 ADMIN_EXCEPTIONS: dict[str, dict[str, int]] = {
@@ -138,6 +141,14 @@ def scene(
     invitation = InvitationFactory(review=review, invited_by=team["lead"])
     job = Job.objects.create(review=review, kind="test", label="Test job")
     search = SearchFactory(review=review, method=Search.Method.ENTREZ)
+    unmapped = search_file_create(
+        review=review,
+        actor=team["lead"],
+        upload=SimpleUploadedFile("odd.csv", b"heading,shape\nred,round\n"),
+        file_name="odd.csv",
+        database="Other",
+        run_on=date(2024, 1, 1),
+    )
     record = RecordFactory(review=review, search=search)
     values = {
         "review_id": review.pk,
@@ -161,7 +172,14 @@ def scene(
         "reviewer": team["reviewer_a"],
         "lead": team["lead"],
     }
-    return {"values": values, "users": users, "review": review, "other": other_review}
+    overrides = {"searches:mapping": {"search_id": unmapped.pk}}
+    return {
+        "values": values,
+        "overrides": overrides,
+        "users": users,
+        "review": review,
+        "other": other_review,
+    }
 
 
 def _path(route: str, values: dict) -> str:
@@ -183,7 +201,7 @@ def test_every_url_is_classified() -> None:
 @pytest.mark.parametrize("url", ALL_URLS, ids=lambda url: url.name or url.route)
 def test_access(url: Url, persona: str, scene: dict) -> None:
     user = scene["users"][persona]
-    path = _path(url.route, scene["values"])
+    path = _path(url.route, {**scene["values"], **scene["overrides"].get(url.name, {})})
     for method in (GET, POST):
         client = client_for(user)
         response = client.get(path) if method == GET else client.post(path, {})

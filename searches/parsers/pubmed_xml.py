@@ -4,6 +4,16 @@ Streamed: lxml's iterparse reports each `PubmedArticle` / `PubmedBookArticle` wh
 its end tag is read; the record is built, yielded, and the element is cleared and
 detached (with any siblings before it), so memory stays flat however many records
 the file holds. External DTDs are never fetched and entities are not expanded.
+Control characters XML forbids (raw or as '&#x0B;') are dropped while reading.
+
+Records: title (ArticleTitle, else VernacularTitle; a book's chapter or BookTitle),
+structured abstracts as sections plus MEDLINE's flat 'LABEL: text LABEL: text',
+inline markup (<i>, <sup>, <sub>) kept as its text, authors in order (collective
+names as Author(name); names PubMed marks ValidYN="N" left out), year from PubDate
+Year or MedlineDate ('2015 Oct-Dec'), else ArticleDate, else the PubMed date,
+MeSH as MEDLINE's MH lines ('Spermatozoa/physiology/*ultrastructure'), DOI from
+ELocationID else ArticleIdList (the record's own, never its references'), PMID
+as source_id. An <ERROR> response from efetch raises ParseError with its text.
 
 `stream_elements` is the XML streaming helper shared with `endnote_xml`.
 """
