@@ -8,6 +8,7 @@ from django.test import Client, override_settings
 
 from core.roles import Role
 from reviews.models import Membership, Review
+from searches.models import Record, Search
 
 
 def _run(**options: object) -> str:
@@ -28,6 +29,25 @@ def test_demo_review_is_idempotent_and_its_logins_work(db: None) -> None:
     )
     assert roles == [Role.LEAD, Role.REVIEWER, Role.REVIEWER]
     assert len(review.inclusion_criteria()) >= 3
+    # Searches: the three 'restoration' exports and a recorded PubMed search, once each.
+    logged = sorted(
+        Search.objects.filter(review=review).values_list("database", "method")
+    )
+    assert logged == [
+        ("PubMed", "entrez"),
+        ("PubMed", "file"),
+        ("Scopus", "file"),
+        ("Web of Science Core Collection", "file"),
+    ]
+    imported = Search.objects.filter(review=review, status=Search.Status.IMPORTED)
+    assert imported.count() == 4
+    assert sorted(imported.values_list("records_imported", flat=True)) == [
+        10,
+        104,
+        247,
+        286,
+    ]
+    assert Record.objects.visible(review.pk).count() == 647
     assert "password: demo-lead-pass" in first and "password: demo-lead-pass" in second
     client = Client()
     assert client.login(username="lead@demo.example", password="demo-lead-pass")
