@@ -20,9 +20,11 @@ from typing import IO, Any, BinaryIO, cast
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import reset_queries, transaction
+from django.utils import timezone
 
 from core.audit import audit_event_create
+from core.bulk import db_datetime, insert_rows
 from core.models import User
 from core.services import job_create, job_fail, job_progress, job_start, job_succeed
 from reviews.models import Review
@@ -359,6 +361,7 @@ def _import_file(search: Search, job_id: int | None) -> int:
         for batch in _batches(_parse(search, binary), IMPORT_BATCH, start=1):
             _records_store(search, batch)
             count += len(batch)
+            reset_queries()  # with DEBUG on, Django would keep every batch's SQL
             if job_id is not None:
                 percent = min(99, int(100 * reader.tell() / size))
                 job_progress(
@@ -386,48 +389,75 @@ def _clean(value: str, limit: int | None = None) -> str:
     return value[:limit] if limit else value
 
 
+RECORD_COLUMNS = (
+    "review_id", "search_id", "created_at", "updated_at", "title", "abstract",
+    "abstract_sections", "authors", "year", "journal", "volume", "issue", "pages",
+    "doi", "pmid", "pmcid", "issn", "keywords", "mesh_terms", "publication_types",
+    "language", "url",
+)  # fmt: skip
+SOURCE_COLUMNS = ("record_id", "search_id", "position", "source_id", "raw")
+
+
+def record_values(parsed: ParsedRecord) -> dict[str, Any]:
+    """A parsed entry's fields, fitted to the Record columns."""
+    return {
+        "title": _clean(parsed.title),
+        "abstract": _clean(parsed.abstract),
+        "abstract_sections": [
+            [_clean(k), _clean(v)] for k, v in parsed.abstract_sections
+        ],
+        "authors": [[_clean(a.family), _clean(a.given)] for a in parsed.authors],
+        "year": parsed.year if parsed.year and 0 < parsed.year < 10000 else None,
+        "journal": _clean(parsed.journal),
+        "volume": _clean(parsed.volume, 64),
+        "issue": _clean(parsed.issue, 64),
+        "pages": _clean(parsed.pages, 64),
+        "doi": _clean(parsed.doi, 255),
+        "pmid": _clean(parsed.pmid, 16),
+        "pmcid": _clean(parsed.pmcid, 16),
+        "issn": _clean(parsed.issn, 64),
+        "keywords": [_clean(k) for k in parsed.keywords],
+        "mesh_terms": [_clean(k) for k in parsed.mesh_terms],
+        "publication_types": [_clean(k) for k in parsed.publication_types],
+        "language": _clean(parsed.language, 64),
+        "url": _clean(parsed.url),
+    }
+
+
 def record_from_parsed(parsed: ParsedRecord, **fields: Any) -> Record:
-    """A Record (unsaved) holding a parsed entry's fields, fitted to the columns."""
-    return Record(
-        title=_clean(parsed.title),
-        abstract=_clean(parsed.abstract),
-        abstract_sections=[[_clean(k), _clean(v)] for k, v in parsed.abstract_sections],
-        authors=[[_clean(a.family), _clean(a.given)] for a in parsed.authors],
-        year=parsed.year if parsed.year and 0 < parsed.year < 10000 else None,
-        journal=_clean(parsed.journal),
-        volume=_clean(parsed.volume, 64),
-        issue=_clean(parsed.issue, 64),
-        pages=_clean(parsed.pages, 64),
-        doi=_clean(parsed.doi, 255),
-        pmid=_clean(parsed.pmid, 16),
-        pmcid=_clean(parsed.pmcid, 16),
-        issn=_clean(parsed.issn, 64),
-        keywords=[_clean(k) for k in parsed.keywords],
-        mesh_terms=[_clean(k) for k in parsed.mesh_terms],
-        publication_types=[_clean(k) for k in parsed.publication_types],
-        language=_clean(parsed.language, 64),
-        url=_clean(parsed.url),
-        **fields,
-    )
+    """A Record (unsaved) holding a parsed entry's fields."""
+    return Record(**record_values(parsed), **fields)
 
 
 @transaction.atomic
 def _records_store(search: Search, batch: list[tuple[int, ParsedRecord]]) -> None:
-    records = Record.objects.bulk_create(
-        [
-            record_from_parsed(p, review_id=search.review_id, search=search)
-            for _, p in batch
-        ]
-    )
-    RecordSource.objects.bulk_create(
-        RecordSource(
-            record=record,
-            search=search,
-            position=position,
-            source_id=_clean(parsed.source_id, 255),
-            raw=_clean(parsed.raw),
+    now = db_datetime(timezone.now())
+    rows = []
+    for _, parsed in batch:
+        values = record_values(parsed)
+        rows.append(
+            [
+                search.review_id,
+                search.pk,
+                now,
+                now,
+                *(values[c] for c in RECORD_COLUMNS[4:]),
+            ]
         )
-        for record, (position, parsed) in zip(records, batch, strict=True)
+    ids = insert_rows(Record, RECORD_COLUMNS, rows)
+    insert_rows(
+        RecordSource,
+        SOURCE_COLUMNS,
+        [
+            [
+                record_id,
+                search.pk,
+                position,
+                _clean(parsed.source_id, 255),
+                _clean(parsed.raw),
+            ]
+            for record_id, (position, parsed) in zip(ids, batch, strict=True)
+        ],
     )
 
 
@@ -616,6 +646,7 @@ def pubmed_import_run(
             for stored in _batches(parsed, IMPORT_BATCH, start=count + 1):
                 _records_store(search, stored)
                 count += len(stored)
+                reset_queries()
             if job_id is not None:
                 job_progress(
                     job_id=job_id,

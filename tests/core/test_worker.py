@@ -61,3 +61,30 @@ def test_worker_sends_invitations_and_reports_progress(
     mails = "".join(path.read_text() for path in worker.glob("*.log"))
     for invitation in Invitation.objects.filter(review=review):
         assert invitation.get_absolute_url() in mails
+
+
+def test_worker_imports_an_uploaded_file_with_progress(
+    worker: Path, review: Review, lead: User
+) -> None:
+    from datetime import date
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from searches.models import Record, Search
+    from searches.services import search_file_create
+    from tests.searches.conftest import FIXTURES
+
+    data = (FIXTURES / "ris/citesource_gambling-harms_scopus_255.ris").read_bytes()
+    search = search_file_create(
+        review=review,
+        actor=lead,
+        upload=SimpleUploadedFile("scopus.ris", data),
+        file_name="scopus.ris",
+        database="Scopus",
+        run_on=date(2022, 12, 7),
+    )
+    job = _wait_until_finished(Job.objects.get(pk=search.job_id))
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    search.refresh_from_db()
+    assert (search.status, search.records_imported) == (Search.Status.IMPORTED, 255)
+    assert Record.objects.visible(review.pk).count() == 255
