@@ -264,3 +264,33 @@ def test_interrupted_import_reruns_cleanly(review: Review, lead: User) -> None:
     Job.objects.filter(pk=search.job_id).update(status=Job.Status.QUEUED)
     services.search_import_run(search_id=search.pk, job_id=search.job_id)
     assert Record.objects.filter(search=search).count() == 10
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: text.encode("utf-8"),
+        lambda text: text.encode("utf-8-sig"),
+        lambda text: text.encode("utf-16"),  # with BOM
+        lambda text: text.encode("utf-16-le"),  # without BOM
+        lambda text: text.encode("cp1252", errors="replace"),
+        lambda text: text.replace("\n", "\r\n").encode("utf-8"),
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16-bom", "utf-16-le", "windows-1252", "crlf"],
+)
+def test_every_encoding_imports_the_same_records(
+    encode: Callable[[str], bytes], review: Review, lead: User
+) -> None:
+    text = (FIXTURES / "ris/reflib_blue-light.ris").read_text(encoding="utf-8-sig")
+    text = text.replace("\r\n", "\n")
+    search = services.search_import_now(
+        review=review, actor=lead, binary=io.BytesIO(encode(text)), file_name="x.ris",
+        database="X",
+    )  # fmt: skip
+    assert (search.status, search.records_imported) == (Search.Status.IMPORTED, 102)
+    titles = set(Record.objects.filter(search=search).values_list("title", flat=True))
+    assert "" not in titles and not any("\ufffd" in t or "\r" in t for t in titles)
+    authors = str(
+        list(Record.objects.filter(search=search).values_list("authors", flat=True))
+    )
+    assert "Widerøe" in authors, "accented names survive every encoding"
