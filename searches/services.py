@@ -254,11 +254,18 @@ def _search_snapshot(search: Search) -> dict[str, Any]:
 
 
 def _import_job_create(search: Search, actor: User | None, *, enqueue: bool) -> None:
-    from searches.tasks import search_import as search_import_task  # tasks import us
+    """The job that imports a search (a file, or a PubMed run), queued after commit."""
+    from searches import tasks  # tasks import us
 
+    if search.method == Search.Method.ENTREZ:
+        kind, task = "searches.pubmed", tasks.pubmed_import
+        label = f"Searching PubMed: {search.query[:80]}"
+    else:
+        kind, task = "searches.import", tasks.search_import
+        label = f"Importing {search.file_name}"
     job = job_create(
-        kind="searches.import",
-        label=f"Importing {search.file_name or search.database}",
+        kind=kind,
+        label=label,
         review_id=search.review_id,
         params={"search_id": search.pk},
         total=100,
@@ -267,9 +274,28 @@ def _import_job_create(search: Search, actor: User | None, *, enqueue: bool) -> 
     search.job = job
     search.save(update_fields=["job", "updated_at"])
     if enqueue:
-        transaction.on_commit(
-            partial(search_import_task.delay, job_id=job.pk, search_id=search.pk)
+        transaction.on_commit(partial(task.delay, job_id=job.pk, search_id=search.pk))
+
+
+def _import_succeeded(
+    search: Search, job_id: int | None, count: int, **fields: Any
+) -> None:
+    """Make an import's records count (status IMPORTED), audited."""
+    with transaction.atomic():
+        search.status = Search.Status.IMPORTED
+        search.records_imported = count
+        for name, value in fields.items():
+            setattr(search, name, value)
+        search.save(update_fields=["status", "records_imported", *fields, "updated_at"])
+        audit_event_create(
+            actor=search.created_by,
+            verb="search.imported",
+            target=search,
+            review_id=search.review_id,
+            after={"records_imported": count, "format": search.file_format, **fields},
         )
+    if job_id is not None:
+        job_succeed(job_id=job_id, message=f"{count:,} records imported")
 
 
 # --- Running an import -------------------------------------------------------
@@ -337,19 +363,7 @@ def search_import_run(*, search_id: int, job_id: int | None = None) -> None:
             search, job_id, f"{search.file_name}: no records found in the file."
         )
         return
-    with transaction.atomic():
-        search.status = Search.Status.IMPORTED
-        search.records_imported = count
-        search.save(update_fields=["status", "records_imported", "updated_at"])
-        audit_event_create(
-            actor=search.created_by,
-            verb="search.imported",
-            target=search,
-            review_id=search.review_id,
-            after={"records_imported": count, "format": search.file_format},
-        )
-    if job_id is not None:
-        job_succeed(job_id=job_id, message=f"{count:,} records imported")
+    _import_succeeded(search, job_id, count)
 
 
 def _import_file(search: Search, job_id: int | None) -> int:
@@ -572,26 +586,8 @@ def pubmed_search_create(
         review_id=review.pk,
         after=_search_snapshot(search),
     )
-    _pubmed_job_create(search, actor, enqueue=enqueue)
+    _import_job_create(search, actor, enqueue=enqueue)
     return search
-
-
-def _pubmed_job_create(search: Search, actor: User | None, *, enqueue: bool) -> None:
-    from searches.tasks import pubmed_import as pubmed_import_task  # tasks import us
-
-    job = job_create(
-        kind="searches.pubmed",
-        label=f"Searching PubMed: {search.query[:80]}",
-        review_id=search.review_id,
-        params={"search_id": search.pk},
-        created_by=actor,
-    )
-    search.job = job
-    search.save(update_fields=["job", "updated_at"])
-    if enqueue:
-        transaction.on_commit(
-            partial(pubmed_import_task.delay, job_id=job.pk, search_id=search.pk)
-        )
 
 
 def _earlier_pmids(search: Search) -> set[str]:
@@ -665,29 +661,8 @@ def pubmed_import_run(
     except Exception as error:
         _import_failed(search, job_id, f"PubMed: unexpected error ({error}).")
         raise
-    with transaction.atomic():
-        search.status = Search.Status.IMPORTED
-        search.records_imported = count
-        search.hits_reported = counted.count
-        if counted.query_translation:
-            search.notes = (
-                f"{search.notes}\n" if search.notes else ""
-            ) + f"PubMed ran it as: {counted.query_translation}"
-        search.save(
-            update_fields=[
-                "status",
-                "records_imported",
-                "hits_reported",
-                "notes",
-                "updated_at",
-            ]
-        )
-        audit_event_create(
-            actor=search.created_by,
-            verb="search.imported",
-            target=search,
-            review_id=search.review_id,
-            after={"records_imported": count, "hits_reported": counted.count},
-        )
-    if job_id is not None:
-        job_succeed(job_id=job_id, message=f"{count:,} records imported")
+    notes = search.notes
+    if counted.query_translation:
+        translation = f"PubMed ran it as: {counted.query_translation}"
+        notes = f"{notes}\n{translation}" if notes else translation
+    _import_succeeded(search, job_id, count, hits_reported=counted.count, notes=notes)
