@@ -27,6 +27,8 @@ def insert_rows(
     in row order."""
     if not rows:
         return []
+    if connection.vendor == "postgresql":
+        return _copy_rows(model, columns, rows)
     fields = [model._meta.get_field(name) for name in _field_names(model, columns)]
     json_columns = [isinstance(field, models.JSONField) for field in fields]
     postgres = connection.vendor == "postgresql"
@@ -65,3 +67,33 @@ def _field_names(model: type[models.Model], columns: Sequence[str]) -> list[str]
 def db_datetime(value: Any) -> Any:
     """An aware datetime as this database's driver takes it."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def _copy_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[int]:
+    """PostgreSQL: COPY, the fastest way in. Ids come from the table's sequence
+    first (unique under concurrency), so the caller can refer to the new rows."""
+    fields = [model._meta.get_field(name) for name in _field_names(model, columns)]
+    json_columns = [isinstance(field, models.JSONField) for field in fields]
+    table = model._meta.db_table
+    names = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+            "FROM generate_series(1, %s)",
+            [table, len(rows)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        quoted = connection.ops.quote_name(table)
+        copy_sql = f"COPY {quoted} (id, {names}) FROM STDIN"
+        with cursor.cursor.copy(copy_sql) as copy:
+            for new_id, row in zip(ids, rows, strict=True):
+                copy.write_row(
+                    [new_id]
+                    + [
+                        json.dumps(value) if is_json else value
+                        for value, is_json in zip(row, json_columns, strict=True)
+                    ]
+                )
+    return ids

@@ -13,12 +13,10 @@ from searches.parsers.base import normalise_doi
 if TYPE_CHECKING:
     from searches.models import Record  # noqa: F401 (named in QuerySet['Record'])
 
-# PostgreSQL full-text search over title, abstract and authors. The expression must
-# stay identical to the one indexed in migration 0002 for the GIN index to be used.
-FTS_DOCUMENT = (
-    "to_tsvector('english'::regconfig, coalesce(searches_record.title, '') || ' ' || "
-    "coalesce(searches_record.abstract, '') || ' ' || "
-    "coalesce(searches_record.authors::text, ''))"
+# PostgreSQL full-text search over title, abstract and authors reads the stored,
+# GIN-indexed tsvector column that migration 0004 adds (PostgreSQL only).
+FTS_MATCH = (
+    "searches_record.search_document @@ websearch_to_tsquery('english'::regconfig, %s)"
 )
 
 
@@ -39,7 +37,7 @@ class RecordQuerySet(models.QuerySet["Record"]):
         if text.isdigit() and len(text) <= 9:
             return self.filter(pmid=text)
         if connection.vendor == "postgresql":
-            sql = f"{FTS_DOCUMENT} @@ websearch_to_tsquery('english'::regconfig, %s)"
+            sql = FTS_MATCH
             # The typed text is a bound parameter, never spliced into the SQL.
             match = RawSQL(sql, [text], output_field=models.BooleanField())  # noqa: S611
             return self.filter(match)
