@@ -160,10 +160,9 @@ def records(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
         ).order_by("id"),
         RECORDS_PER_PAGE,
     ).get_page(request.GET.get("page"))
-    sources = (
-        Search.objects.filter(review=review)
-        .filter(status=Search.Status.IMPORTED)
-        .annotate(n=Count("record_sources"))
+    # records_imported is kept on each search: no count over 100,000 sources per view.
+    sources = Search.objects.filter(review=review, status=Search.Status.IMPORTED).only(
+        "id", "database", "run_on", "records_imported"
     )
     query = request.GET.copy()
     query.pop("page", None)

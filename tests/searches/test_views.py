@@ -162,12 +162,12 @@ def test_records_page_query_count_is_flat(
 
 
 def test_dashboard_shows_record_counts_per_database(review: Review, lead: User) -> None:
-    RecordFactory.create_batch(
-        3, search=SearchFactory(review=review, database="PubMed")
-    )
-    RecordFactory.create_batch(
-        2, search=SearchFactory(review=review, database="Embase")
-    )
+    pubmed = SearchFactory(review=review, database="PubMed", records_imported=3)
+    RecordFactory.create_batch(3, search=pubmed)
+    embase = SearchFactory(review=review, database="Embase", records_imported=2)
+    RecordFactory.create_batch(2, search=embase)
+    SearchFactory(review=review, database="Scopus", status=Search.Status.FAILED)
     page = client_for(lead).get(f"/reviews/{review.pk}/").content.decode()
     assert 'data-testid="searches-card"' in page
-    assert "PubMed: 3" in page and "Embase: 2" in page
+    assert "PubMed: 3" in page and "Embase: 2" in page and "Scopus" not in page
+    assert '<p class="display-6 mb-1">5</p>' in page
