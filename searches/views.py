@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
@@ -54,7 +54,7 @@ def search_log(request: AuthenticatedHttpRequest, review_id: int) -> HttpRespons
         .order_by("run_on", "pk")
     )
     totals = searches.filter(status=Search.Status.IMPORTED).aggregate(
-        records=Count("created_records")
+        records=Sum("records_imported")
     )
     context = {"review": review, "searches": searches, "totals": totals}
     return render(request, "searches/log.html", context)
