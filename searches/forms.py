@@ -38,7 +38,8 @@ class SearchDetailsForm(forms.ModelForm[Search]):
             "notes",
         ]
         widgets = {
-            "run_on": forms.DateInput(attrs={"type": "date"}),
+            # An HTML date input only takes ISO dates, whatever the locale.
+            "run_on": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
             "query": forms.Textarea(attrs={"rows": 3, "class": "font-monospace"}),
             "filters": forms.Textarea(attrs={"rows": 1}),
             "notes": forms.Textarea(attrs={"rows": 1}),
