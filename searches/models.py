@@ -75,6 +75,10 @@ class Search(BaseModel):
         max_length=16, choices=Status.choices, default=Status.PENDING
     )
     error = models.TextField(blank=True)
+    # The worker importing a search holds a claim and beats while it works, so a
+    # duplicate task cannot run beside it, and a crashed worker's claim expires.
+    import_token = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     job = models.ForeignKey(
         "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

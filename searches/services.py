@@ -12,15 +12,17 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
+import secrets
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from typing import IO, Any, BinaryIO, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import reset_queries, transaction
+from django.db import IntegrityError, reset_queries, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import audit_event_create
@@ -54,6 +56,21 @@ def file_sha256(upload: IO[bytes]) -> str:
         digest.update(chunk)
     upload.seek(0)
     return digest.hexdigest()
+
+
+def _duplicate_message(file_name: str, earlier: Search) -> str:
+    if earlier.status == Search.Status.MAPPING:
+        return (
+            f"{file_name} was uploaded already and waits for its columns to be mapped: "
+            f"open the search of {earlier.database} in the search log."
+        )
+    if earlier.status in (Search.Status.PENDING, Search.Status.IMPORTING):
+        return f"{file_name} is being imported already (search of {earlier.database})."
+    return (
+        f"{file_name} was already imported into this review on "
+        f"{earlier.created_at:%d %B %Y} (search of {earlier.database}, "
+        f"file {earlier.file_name}). The same file twice would double its records."
+    )
 
 
 def _duplicate_of(review: Review, sha256: str) -> Search | None:
@@ -101,11 +118,7 @@ def search_file_create(
     sha256 = file_sha256(upload)
     earlier = _duplicate_of(review, sha256)
     if earlier is not None:
-        raise ValidationError(
-            f"{file_name} was already imported into this review on "
-            f"{earlier.created_at:%d %B %Y} (search of {earlier.database}, "
-            f"file {earlier.file_name}). The same file twice would double its records."
-        )
+        raise ValidationError(_duplicate_message(file_name, earlier))
     needs_mapping = False
     if file_format in ("csv", "excel") and column_mapping is None:
         header = _header_of(upload, file_format)
@@ -127,8 +140,14 @@ def search_file_create(
         column_mapping=column_mapping,
         **details,
     )
+    try:
+        with transaction.atomic():
+            search.save()
+    except IntegrityError:
+        # The same file uploaded twice at once: the constraint let one in.
+        raise ValidationError(f"{file_name} is being imported already.") from None
     search.file.save(file_name, upload, save=False)
-    search.save()
+    search.save(update_fields=["file"])
     audit_event_create(
         actor=actor,
         verb="search.created",
@@ -262,7 +281,7 @@ def _import_job_create(search: Search, actor: User | None, *, enqueue: bool) -> 
         label = f"Searching PubMed: {search.query[:80]}"
     else:
         kind, task = "searches.import", tasks.search_import
-        label = f"Importing {search.file_name}"
+        label = f"Importing {search.file_name}"[:200]
     job = job_create(
         kind=kind,
         label=label,
@@ -282,6 +301,10 @@ def _import_succeeded(
 ) -> None:
     """Make an import's records count (status IMPORTED), audited."""
     with transaction.atomic():
+        if not _still_claimed(search):
+            return
+        search.import_token = ""
+        fields["import_token"] = ""
         search.status = Search.Status.IMPORTED
         search.records_imported = count
         for name, value in fields.items():
@@ -292,7 +315,11 @@ def _import_succeeded(
             verb="search.imported",
             target=search,
             review_id=search.review_id,
-            after={"records_imported": count, "format": search.file_format, **fields},
+            after={
+                "records_imported": count,
+                "format": search.file_format,
+                **{k: v for k, v in fields.items() if k != "import_token"},
+            },
         )
     if job_id is not None:
         job_succeed(job_id=job_id, message=f"{count:,} records imported")
@@ -338,18 +365,62 @@ def _parse(search: Search, binary: BinaryIO) -> Iterator[ParsedRecord]:
     return records
 
 
+CLAIM_EXPIRES = timedelta(minutes=5)
+
+
+class _ClaimLost(Exception):
+    """Another worker took this import over (this one stalled past CLAIM_EXPIRES)."""
+
+
+def _import_claim(search: Search) -> bool:
+    """Become the one worker importing `search`. False when another worker holds
+    a live claim (a duplicate task) or there is nothing to import; a claim whose
+    heartbeat stopped (a crashed worker) is taken over."""
+    token = secrets.token_hex(16)
+    now = timezone.now()
+    stale = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - CLAIM_EXPIRES)
+    claimable = Q(status=Search.Status.PENDING) | (
+        Q(status=Search.Status.IMPORTING) & stale
+    )
+    claimed = Search.objects.filter(claimable, pk=search.pk).update(
+        status=Search.Status.IMPORTING, import_token=token, heartbeat_at=now, error=""
+    )
+    if claimed:
+        search.status, search.import_token = Search.Status.IMPORTING, token
+    return bool(claimed)
+
+
+def _import_beat(search: Search) -> None:
+    """Renew the claim (inside a batch's transaction); raises _ClaimLost if gone."""
+    beats = Search.objects.filter(
+        pk=search.pk, import_token=search.import_token
+    ).update(heartbeat_at=timezone.now())
+    if not beats:
+        raise _ClaimLost
+
+
+def _still_claimed(search: Search) -> bool:
+    """Lock the search row; True if this worker still holds the import claim."""
+    return (
+        Search.objects.select_for_update()
+        .filter(pk=search.pk, import_token=search.import_token)
+        .exists()
+    )
+
+
 def search_import_run(*, search_id: int, job_id: int | None = None) -> None:
     """Import a search's file; idempotent (a rerun first removes what an
     interrupted run stored) and all-or-nothing."""
     search = Search.objects.select_related("review").get(pk=search_id)
-    if search.status == Search.Status.IMPORTED:
+    if not _import_claim(search):
         return
-    if job_id is not None and not job_start(job_id=job_id):
-        return
-    _records_delete(search)
-    Search.objects.filter(pk=search.pk).update(status=Search.Status.IMPORTING, error="")
+    if job_id is not None:
+        job_start(job_id=job_id)
+    _records_delete(search)  # what a crashed run of this import left behind
     try:
         count = _import_file(search, job_id)
+    except _ClaimLost:
+        return  # the worker that took over finishes (and cleans up)
     except (ParseError, UnsupportedFile, UnicodeError, ValueError) as error:
         _import_failed(search, job_id, f"{search.file_name}: {error}")
         return
@@ -445,6 +516,7 @@ def record_from_parsed(parsed: ParsedRecord, **fields: Any) -> Record:
 
 @transaction.atomic
 def _records_store(search: Search, batch: list[tuple[int, ParsedRecord]]) -> None:
+    _import_beat(search)
     now = db_datetime(timezone.now())
     rows = []
     for _, parsed in batch:
@@ -482,12 +554,24 @@ def _records_delete(search: Search) -> None:
 
 
 def _import_failed(search: Search, job_id: int | None, message: str) -> None:
-    _records_delete(search)
+    message = _clean(message)
     with transaction.atomic():
+        if not _still_claimed(search):
+            return  # another worker took the import over
+        _records_delete(search)
         search.status = Search.Status.FAILED
         search.error = message
         search.records_imported = 0
-        search.save(update_fields=["status", "error", "records_imported", "updated_at"])
+        search.import_token = ""
+        search.save(
+            update_fields=[
+                "status",
+                "error",
+                "records_imported",
+                "import_token",
+                "updated_at",
+            ]
+        )
         audit_event_create(
             actor=search.created_by,
             verb="search.import_failed",
@@ -561,6 +645,9 @@ def pubmed_search_create(
     term = term.strip()
     if not term:
         raise ValidationError("Type a PubMed search.")
+    if rerun_of is not None:
+        rerun_of = Search.objects.select_for_update().get(pk=rerun_of.pk)
+        pubmed_rerun_check(rerun_of)
     limits = (
         f"Publication date {mindate or 'any'} to {maxdate or 'any'}"
         if (mindate or maxdate)
@@ -590,18 +677,48 @@ def pubmed_search_create(
     return search
 
 
+def search_family(search: Search) -> list[int]:
+    """The ids of every run of a saved search: the first run and all re-runs."""
+    root = search
+    while root.rerun_of_id is not None:
+        root = Search.objects.get(pk=root.rerun_of_id)
+    family, frontier = [root.pk], [root.pk]
+    while frontier:
+        frontier = list(
+            Search.objects.filter(rerun_of_id__in=frontier).values_list("pk", flat=True)
+        )
+        family += frontier
+    return family
+
+
 def _earlier_pmids(search: Search) -> set[str]:
-    """PMIDs imported by the earlier runs of a re-run search."""
-    chain: list[int] = []
-    earlier = search.rerun_of
-    while earlier is not None and len(chain) < 1000:
-        chain.append(earlier.pk)
-        earlier = earlier.rerun_of
+    """PMIDs imported by the other runs of the same saved search."""
+    others = [pk for pk in search_family(search) if pk != search.pk]
     return set(
-        Record.objects.filter(sources__search_id__in=chain)
+        Record.objects.filter(
+            sources__search_id__in=others,
+            sources__search__status=Search.Status.IMPORTED,
+        )
         .exclude(pmid="")
         .values_list("pmid", flat=True)
     )
+
+
+def pubmed_rerun_check(earlier: Search) -> None:
+    """A saved search can run again once its last run finished, one run at a time,
+    so two runs cannot both import the same new records."""
+    if earlier.method != Search.Method.ENTREZ:
+        raise ValidationError("Only PubMed searches run through Entrez can run again.")
+    busy = Search.objects.filter(
+        pk__in=search_family(earlier),
+        status__in=[Search.Status.PENDING, Search.Status.IMPORTING],
+    )
+    if busy.exists():
+        raise ValidationError(
+            "This search is running already; wait until it has finished."
+        )
+    if earlier.status != Search.Status.IMPORTED:
+        raise ValidationError("Only a search that imported its records can run again.")
 
 
 def pubmed_import_run(
@@ -612,12 +729,11 @@ def pubmed_import_run(
     from searches.parsers import pubmed_xml
 
     search = Search.objects.select_related("review").get(pk=search_id)
-    if search.status == Search.Status.IMPORTED:
+    if not _import_claim(search):
         return
-    if job_id is not None and not job_start(job_id=job_id):
-        return
+    if job_id is not None:
+        job_start(job_id=job_id)
     _records_delete(search)
-    Search.objects.filter(pk=search.pk).update(status=Search.Status.IMPORTING, error="")
     dates = search.column_mapping or {}
     mindate, maxdate = dates.get("mindate") or None, dates.get("maxdate") or None
     try:
@@ -650,6 +766,8 @@ def pubmed_import_run(
                     total=batch.total,
                     message=f"{count:,} records fetched",
                 )
+    except _ClaimLost:
+        return
     except (EntrezError, ParseError, ValidationError) as error:
         message = (
             getattr(error, "message", None)

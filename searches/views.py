@@ -27,6 +27,17 @@ from searches.forms import (
 from searches.models import Record, Search
 
 RECORDS_PER_PAGE = 50
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """Text that a spreadsheet would run as a formula (search strings often start
+    with '-' or '='), made inert with a leading apostrophe (OWASP CSV injection)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_START):
+        return "'" + cell
+    return cell
+
+
 SEARCH_LOG_COLUMNS = [
     "Source type",
     "Database or register",
@@ -76,23 +87,22 @@ def search_log_csv(request: AuthenticatedHttpRequest, review_id: int) -> HttpRes
         .select_related("created_by")
         .order_by("run_on", "pk")
     ):
-        writer.writerow(
-            [
-                search.get_source_type_display(),
-                search.database,
-                search.platform,
-                search.run_on.isoformat(),
-                search.query,
-                search.filters,
-                search.hits_reported if search.hits_reported is not None else "",
-                search.records_imported,
-                search.file_name,
-                search.file_sha256,
-                search.created_by.name if search.created_by else "",
-                search.get_status_display(),
-                search.notes,
-            ]
-        )
+        row = [
+            search.get_source_type_display(),
+            search.database,
+            search.platform,
+            search.run_on.isoformat(),
+            search.query,
+            search.filters,
+            search.hits_reported if search.hits_reported is not None else "",
+            search.records_imported,
+            search.file_name,
+            search.file_sha256,
+            search.created_by.name if search.created_by else "",
+            search.get_status_display(),
+            search.notes,
+        ]
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
     return response
 
 
@@ -239,14 +249,18 @@ def search_rerun(
         Search, pk=search_id, review=review, method=Search.Method.ENTREZ
     )
     dates = earlier.column_mapping or {}
-    search = services.pubmed_search_create(
-        review=review,
-        actor=request.user,
-        term=earlier.query,
-        mindate=dates.get("mindate", ""),
-        maxdate=dates.get("maxdate", ""),
-        rerun_of=earlier,
-    )
+    try:
+        search = services.pubmed_search_create(
+            review=review,
+            actor=request.user,
+            term=earlier.query,
+            mindate=dates.get("mindate", ""),
+            maxdate=dates.get("maxdate", ""),
+            rerun_of=earlier,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(earlier)
     messages.success(
         request, "The search is running again; only new records will be added."
     )

@@ -20,6 +20,7 @@ as source_id. An <ERROR> response from efetch raises ParseError with its text.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Iterator
@@ -231,46 +232,110 @@ def text_of(element: Element | None) -> str:
 
 
 # --- PubMed records ------------------------------------------------------------
+#
+# Records are read by walking child elements directly. `find("A/B")` and
+# `iterfind` go through lxml's Python-level ElementPath on every call, which cost
+# more than the rest of the parsing; the helpers below give the same elements
+# (a plain tag matches un-namespaced elements only, first in document order).
 
 
-def _texts(parent: Element | None, path: str) -> list[str]:
+def _kids(parent: Element | None) -> dict[Any, list[Element]]:
+    """A parent's child elements by tag, each list in document order."""
+    kids: dict[Any, list[Element]] = {}
     if parent is None:
-        return []
-    return [t for t in (text_of(e) for e in parent.iterfind(path)) if t]
+        return kids
+    for child in parent:
+        found = kids.get(child.tag)
+        if found is None:
+            kids[child.tag] = [child]
+        else:
+            found.append(child)
+    return kids
 
 
-def _first(parent: Element | None, *paths: str) -> str:
-    if parent is None:
-        return ""
-    for path in paths:
-        value = text_of(parent.find(path))
-        if value:
-            return value
+def _one(kids: dict[Any, list[Element]], tag: str) -> Element | None:
+    """The first child of this tag (`parent.find(tag)`)."""
+    found = kids.get(tag)
+    return found[0] if found else None
+
+
+def _child(parent: Element | None, tag: str) -> Element | None:
+    """`parent.find(tag)`, for a parent with few children."""
+    if parent is not None:
+        for child in parent:
+            if child.tag == tag:
+                return child
+    return None
+
+
+def _in(parents: list[Element], tag: str) -> Element | None:
+    """The first `tag` child of any of `parents` (`find("Parent/tag")`)."""
+    for parent in parents:
+        for child in parent:
+            if child.tag == tag:
+                return child
+    return None
+
+
+def _first(kids: dict[Any, list[Element]], *tags: str) -> str:
+    """The text of the first child of the first tag that has text."""
+    for tag in tags:
+        found = kids.get(tag)
+        if found:
+            value = text_of(found[0])
+            if value:
+                return value
     return ""
+
+
+def _texts(parents: list[Element], tag: str) -> list[str]:
+    """The non-empty texts of every `tag` child of `parents`
+    (`iterfind("Parent/tag")`)."""
+    texts = []
+    for parent in parents:
+        for child in parent:
+            if child.tag == tag:
+                text = text_of(child)
+                if text:
+                    texts.append(text)
+    return texts
 
 
 def _authors(author_list: Element | None) -> list[Author]:
     authors: list[Author] = []
     if author_list is None:
         return authors
-    for author in author_list.iterfind("Author"):
-        if author.get("ValidYN") == "N":
+    for author in author_list:
+        if author.tag != "Author" or author.get("ValidYN") == "N":
             continue  # a name PubMed flags as wrong (kept only for the record)
-        collective = text_of(author.find("CollectiveName"))
-        family = text_of(author.find("LastName"))
+        last = fore = initials = collective = None
+        for child in author:
+            tag = child.tag
+            if tag == "LastName":
+                if last is None:
+                    last = child
+            elif tag == "ForeName":
+                if fore is None:
+                    fore = child
+            elif tag == "Initials":
+                if initials is None:
+                    initials = child
+            elif tag == "CollectiveName":
+                if collective is None:
+                    collective = child
+        family = text_of(last)
         if family:
-            given = text_of(author.find("ForeName")) or text_of(author.find("Initials"))
-            authors.append(Author(family, given))
-        elif collective:
-            authors.append(Author(collective))
+            authors.append(Author(family, text_of(fore) or text_of(initials)))
+        else:
+            name = text_of(collective)
+            if name:
+                authors.append(Author(name))
     return authors
 
 
-def _author_list(parent: Element | None) -> Element | None:
+def _author_list(lists: list[Element]) -> Element | None:
     """The AuthorList of authors (book records also carry one of editors)."""
-    if parent is None:
-        return None
-    for author_list in parent.iterfind("AuthorList"):
+    for author_list in lists:
         if author_list.get("Type", "authors") == "authors":
             return author_list
     return None
@@ -282,7 +347,9 @@ def _abstract(abstract: Element | None) -> tuple[str, list[tuple[str, str]]]:
     if abstract is None:
         return "", []
     parts: list[tuple[str, str]] = []
-    for part in abstract.iterfind("AbstractText"):
+    for part in abstract:
+        if part.tag != "AbstractText":
+            continue
         label = clean_text(part.get("Label") or part.get("NlmCategory") or "")
         text = text_of(part)
         if text or label:
@@ -293,10 +360,10 @@ def _abstract(abstract: Element | None) -> tuple[str, list[tuple[str, str]]]:
     return joined, parts
 
 
-def _abstract_of(parent: Element) -> tuple[str, list[tuple[str, str]]]:
-    text, sections = _abstract(parent.find("Abstract"))
+def _abstract_of(kids: dict[Any, list[Element]]) -> tuple[str, list[tuple[str, str]]]:
+    text, sections = _abstract(_one(kids, "Abstract"))
     if not text:  # some records carry only a publisher's (English) OtherAbstract
-        for other in parent.iterfind("OtherAbstract"):
+        for other in kids.get("OtherAbstract", ()):
             if other.get("Language", "eng") == "eng":
                 text, sections = _abstract(other)
                 if text:
@@ -304,23 +371,33 @@ def _abstract_of(parent: Element) -> tuple[str, list[tuple[str, str]]]:
     return text, sections
 
 
-def _marked(element: Element) -> str:
-    """A MeSH name, '*'-prefixed when it is a major topic (MajorTopicYN="Y")."""
-    name = text_of(element)
-    return f"*{name}" if name and element.get("MajorTopicYN") == "Y" else name
-
-
-def _mesh_terms(citation: Element) -> list[str]:
+def _mesh_terms(mesh_lists: list[Element]) -> list[str]:
     """One term per heading exactly as MEDLINE's MH line writes it (so the .nbib
     and XML of one article agree): 'Descriptor/Qualifier/Qualifier', with '*'
     before major topics: 'Spermatozoa/physiology/*ultrastructure', '*Sea Bream'."""
     terms = []
-    for heading in citation.iterfind("MeshHeadingList/MeshHeading"):
-        descriptor = heading.find("DescriptorName")
-        if descriptor is None or not text_of(descriptor):
-            continue
-        qualifiers = [_marked(q) for q in heading.iterfind("QualifierName")]
-        terms.append("/".join([_marked(descriptor), *filter(None, qualifiers)]))
+    for mesh_list in mesh_lists:
+        for heading in mesh_list:
+            if heading.tag != "MeshHeading":
+                continue
+            descriptor = None
+            qualifiers = []
+            for child in heading:
+                tag = child.tag
+                if tag == "DescriptorName":
+                    if descriptor is None:
+                        descriptor = child
+                elif tag == "QualifierName":
+                    name = text_of(child)
+                    if name:
+                        major = child.get("MajorTopicYN") == "Y"
+                        qualifiers.append(f"*{name}" if major else name)
+            name = text_of(descriptor)
+            if not name:
+                continue
+            if descriptor.get("MajorTopicYN") == "Y":
+                name = f"*{name}"
+            terms.append("/".join([name, *qualifiers]) if qualifiers else name)
     return terms
 
 
@@ -331,7 +408,9 @@ def _article_ids(*lists: Element | None) -> dict[str, str]:
     for id_list in lists:
         if id_list is None:
             continue
-        for article_id in id_list.iterfind("ArticleId"):
+        for article_id in id_list:
+            if article_id.tag != "ArticleId":
+                continue
             id_type = (article_id.get("IdType") or "").lower()
             value = text_of(article_id)
             if value and id_type not in ids:
@@ -339,29 +418,43 @@ def _article_ids(*lists: Element | None) -> dict[str, str]:
     return ids
 
 
-def _year(*dates: Element | None) -> int | None:
-    for date in dates:
-        if date is None:
-            continue
-        year = parse_year(
-            text_of(date.find("Year")) or text_of(date.find("MedlineDate"))
-        )
-        if year is not None:
-            return year
+# Dates repeat from record to record ('2017', '2015 Oct-Dec').
+_parse_year = functools.lru_cache(maxsize=4096)(parse_year)
+
+
+def _year(date: Element | None) -> int | None:
+    if date is None:
+        return None
+    return _parse_year(
+        text_of(_child(date, "Year")) or text_of(_child(date, "MedlineDate"))
+    )
+
+
+def _pubmed_date(history: Element | None) -> Element | None:
+    """`History/PubMedPubDate[@PubStatus='pubmed']`."""
+    if history is not None:
+        for date in history:
+            if date.tag == "PubMedPubDate" and date.get("PubStatus") == "pubmed":
+                return date
     return None
 
 
 def _pages(pagination: Element | None) -> str:
     if pagination is None:
         return ""
-    pages = text_of(pagination.find("MedlinePgn"))
+    pages = text_of(_child(pagination, "MedlinePgn"))
     if pages:
         return pages
-    start, end = (
-        text_of(pagination.find("StartPage")),
-        text_of(pagination.find("EndPage")),
-    )
+    start = text_of(_child(pagination, "StartPage"))
+    end = text_of(_child(pagination, "EndPage"))
     return f"{start}-{end}" if start and end else start
+
+
+def _pmid(value: str) -> str:
+    # A plain PMID is its own normal form; anything else goes the long way.
+    if value.isdigit() and value.isascii() and len(value) <= 9:
+        return value
+    return normalise_pmid(value)
 
 
 def serialise(element: Element) -> str:
@@ -369,51 +462,50 @@ def serialise(element: Element) -> str:
 
 
 def _journal_article(element: Element) -> ParsedRecord:
-    citation = element.find("MedlineCitation")
-    if citation is None:
-        citation = etree.Element("MedlineCitation")
-    article = citation.find("Article")
-    if article is None:
-        article = etree.Element("Article")
-    journal = article.find("Journal")
-    issue = journal.find("JournalIssue") if journal is not None else None
-    ids = _article_ids(element.find("PubmedData/ArticleIdList"))
-    history = element.find("PubmedData/History")
-    pubmed_date = None
-    if history is not None:
-        pubmed_date = history.find("PubMedPubDate[@PubStatus='pubmed']")
+    kids = _kids(element)
+    citation = _kids(_one(kids, "MedlineCitation"))
+    article = _kids(_one(citation, "Article"))
+    journal = _kids(_one(article, "Journal"))
+    issue = _kids(_one(journal, "JournalIssue"))
+    pubmed_data = kids.get("PubmedData", [])
+    ids = _article_ids(_in(pubmed_data, "ArticleIdList"))
 
     doi = ""
-    for location in article.iterfind("ELocationID"):
+    for location in article.get("ELocationID", ()):
         if location.get("EIdType") == "doi" and location.get("ValidYN") != "N":
             doi = normalise_doi(text_of(location))
             if doi:
                 break
+    if not doi and "doi" in ids:
+        doi = normalise_doi(ids["doi"])
+    year = _year(_one(issue, "PubDate"))
+    if year is None:
+        year = _year(_one(article, "ArticleDate"))
+    if year is None:
+        year = _year(_pubmed_date(_in(pubmed_data, "History")))
     abstract, sections = _abstract_of(article)
-    pmid = normalise_pmid(text_of(citation.find("PMID")) or ids.get("pubmed", ""))
+    pmid = _pmid(text_of(_one(citation, "PMID")) or ids.get("pubmed", ""))
+    journal_info = citation.get("MedlineJournalInfo", [])
     return ParsedRecord(
         title=_first(article, "ArticleTitle", "VernacularTitle"),
         abstract=abstract,
         abstract_sections=sections,
-        authors=_authors(_author_list(article)),
-        year=_year(
-            issue.find("PubDate") if issue is not None else None,
-            article.find("ArticleDate"),
-            pubmed_date,
-        ),
+        authors=_authors(_author_list(article.get("AuthorList", []))),
+        year=year,
         journal=_first(journal, "Title", "ISOAbbreviation")
-        or _first(citation, "MedlineJournalInfo/MedlineTA"),
+        or text_of(_in(journal_info, "MedlineTA")),
         volume=_first(issue, "Volume"),
         issue=_first(issue, "Issue"),
-        pages=_pages(article.find("Pagination")),
-        doi=doi or normalise_doi(ids.get("doi", "")),
+        pages=_pages(_one(article, "Pagination")),
+        doi=doi,
         pmid=pmid,
-        pmcid=normalise_pmcid(ids.get("pmc", "")),
-        issn=_first(journal, "ISSN")
-        or _first(citation, "MedlineJournalInfo/ISSNLinking"),
-        keywords=_texts(citation, "KeywordList/Keyword"),
-        mesh_terms=_mesh_terms(citation),
-        publication_types=_texts(article, "PublicationTypeList/PublicationType"),
+        pmcid=normalise_pmcid(ids["pmc"]) if "pmc" in ids else "",
+        issn=_first(journal, "ISSN") or text_of(_in(journal_info, "ISSNLinking")),
+        keywords=_texts(citation.get("KeywordList", []), "Keyword"),
+        mesh_terms=_mesh_terms(citation.get("MeshHeadingList", [])),
+        publication_types=_texts(
+            article.get("PublicationTypeList", []), "PublicationType"
+        ),
         language=_first(article, "Language"),
         source_id=pmid,
         raw=serialise(element),
@@ -421,36 +513,42 @@ def _journal_article(element: Element) -> ParsedRecord:
 
 
 def _book_article(element: Element) -> ParsedRecord:
-    document = element.find("BookDocument")
-    if document is None:
-        document = etree.Element("BookDocument")
-    book = document.find("Book")
+    kids = _kids(element)
+    document = _kids(_one(kids, "BookDocument"))
+    book = _kids(_one(document, "Book"))
     ids = _article_ids(
-        document.find("ArticleIdList"), element.find("PubmedBookData/ArticleIdList")
+        _one(document, "ArticleIdList"),
+        _in(kids.get("PubmedBookData", []), "ArticleIdList"),
     )
     book_title = _first(book, "BookTitle")
     chapter = _first(document, "ArticleTitle", "VernacularTitle")
     abstract, sections = _abstract_of(document)
-    pmid = normalise_pmid(text_of(document.find("PMID")) or ids.get("pubmed", ""))
+    pmid = _pmid(text_of(_one(document, "PMID")) or ids.get("pubmed", ""))
+    year = _year(_one(book, "PubDate"))
+    if year is None:
+        year = _year(_one(document, "ContributionDate"))
+    if year is None:
+        year = _year(_one(document, "DateRevised"))
     return ParsedRecord(
         title=chapter or book_title,
         abstract=abstract,
         abstract_sections=sections,
-        authors=_authors(_author_list(document)) or _authors(_author_list(book)),
-        year=_year(
-            book.find("PubDate") if book is not None else None,
-            document.find("ContributionDate"),
-            document.find("DateRevised"),
-        ),
+        authors=_authors(_author_list(document.get("AuthorList", [])))
+        or _authors(_author_list(book.get("AuthorList", []))),
+        year=year,
         journal=book_title if chapter else "",
         volume=_first(book, "Volume"),
-        pages=_pages(document.find("Pagination")),
-        doi=normalise_doi(ids.get("doi", "")),
+        pages=_pages(_one(document, "Pagination")),
+        doi=normalise_doi(ids["doi"]) if "doi" in ids else "",
         pmid=pmid,
-        pmcid=normalise_pmcid(ids.get("pmc", "")),
+        pmcid=normalise_pmcid(ids["pmc"]) if "pmc" in ids else "",
         issn=_first(book, "Isbn"),  # a book's standard number
-        keywords=_texts(document, "KeywordList/Keyword"),
-        publication_types=_texts(document, "PublicationType"),
+        keywords=_texts(document.get("KeywordList", []), "Keyword"),
+        publication_types=[
+            text
+            for text in map(text_of, document.get("PublicationType", []))
+            if text
+        ],
         language=_first(document, "Language"),
         source_id=pmid,
         raw=serialise(element),

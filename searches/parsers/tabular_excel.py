@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from typing import IO, Any, BinaryIO
 
 from openpyxl import load_workbook  # type: ignore[import-untyped]
-from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
 
 from searches.parsers.base import ParsedRecord, ParseError
 from searches.parsers.tabular import ColumnMapping, detect_mapping, parse_rows
@@ -54,6 +53,27 @@ def _seekable(stream: BinaryIO) -> Iterator[IO[bytes]]:
         yield copy
 
 
+# An .xlsx is a zip: a small upload can expand to gigabytes (a "zip bomb").
+MAX_UNPACKED_BYTES = 2 * 1024**3
+
+
+def _refuse_zip_bomb(seekable: IO[bytes]) -> None:
+    try:
+        with zipfile.ZipFile(seekable) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile as error:
+        raise ParseError(
+            "This is not an Excel .xlsx workbook (it is not a valid zip archive)."
+        ) from error
+    finally:
+        seekable.seek(0)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ParseError(
+            f"The workbook unpacks to {unpacked / 1e9:.1f} GB, more than we read. "
+            "Save it as CSV and upload that."
+        )
+
+
 @contextmanager
 def _opened(
     stream: BinaryIO,
@@ -61,12 +81,13 @@ def _opened(
     """(sheet title, header, the data rows with their sheet row numbers) of the
     first sheet; the workbook stays open inside the `with` block."""
     with _seekable(stream) as seekable:
+        _refuse_zip_bomb(seekable)
         try:
             workbook: Any = load_workbook(seekable, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
+        except Exception as error:  # openpyxl raises zip, XML and value errors alike
             raise ParseError(
                 "This is not an Excel .xlsx workbook, or it is damaged "
-                f"({error}). Save it as .xlsx or CSV and upload it again."
+                f"({type(error).__name__}). Save it as .xlsx or CSV and upload again."
             ) from error
         try:
             if not workbook.worksheets:

@@ -20,6 +20,7 @@ from searches.entrez import (
 )
 from searches.models import Record, RecordSource, Search
 from tests.conftest import client_for
+from tests.factories import SearchFactory
 from tests.searches.conftest import FIXTURES
 
 ESEARCH_HISTORY = (FIXTURES / "eutils-xml/biopython_esearch2.xml").read_bytes()
@@ -218,3 +219,62 @@ def test_pubmed_form_refuses_bad_dates(review: Review, lead: User) -> None:
     )
     assert "Use YYYY, YYYY/MM or YYYY/MM/DD." in response.content.decode()
     assert not Search.objects.exists()
+
+
+def test_sibling_reruns_never_import_the_same_record_twice(
+    review: Review, lead: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first_ids = _pmids(EFETCH_10)
+    first = ReplayTransport().add("esearch.fcgi", _esearch_with(10, first_ids))
+    first.add("efetch.fcgi", EFETCH_10)
+    _use(monkeypatch, first)
+    earlier = _run(review, lead)
+    new_ids = _pmids(EFETCH_2)
+    later = ReplayTransport().add(
+        "esearch.fcgi", _esearch_with(12, first_ids + new_ids)
+    )
+    later.add("efetch.fcgi", EFETCH_2)
+    _use(monkeypatch, later)
+    assert _run(review, lead, rerun_of=earlier).records_imported == 2
+    # A second re-run of the *first* run (a sibling): the 2 new records are known.
+    again = ReplayTransport().add(
+        "esearch.fcgi", _esearch_with(12, first_ids + new_ids)
+    )
+    _use(monkeypatch, again)
+    sibling = _run(review, lead, rerun_of=earlier)
+    assert (sibling.status, sibling.records_imported) == (Search.Status.IMPORTED, 0)
+    assert not again.params("efetch.fcgi"), "nothing new to fetch"
+    pmids = list(Record.objects.visible(review.pk).values_list("pmid", flat=True))
+    assert len(pmids) == len(set(pmids)) == 12
+
+
+def test_a_search_cannot_run_again_while_a_run_is_under_way(
+    review: Review, lead: User
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    earlier = SearchFactory(review=review, method=Search.Method.ENTREZ)
+    SearchFactory(
+        review=review, method=Search.Method.ENTREZ, rerun_of=earlier,
+        status=Search.Status.IMPORTING,
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="running already"):
+        services.pubmed_search_create(
+            review=review, actor=lead, term=TERM, rerun_of=earlier
+        )
+    failed = SearchFactory(review=review, method=Search.Method.ENTREZ, status="failed")
+    with pytest.raises(ValidationError, match="imported its records"):
+        services.pubmed_search_create(
+            review=review, actor=lead, term=TERM, rerun_of=failed
+        )
+
+
+def test_rerun_button_refusal_is_a_message(review: Review, lead: User) -> None:
+    failed = SearchFactory(review=review, method=Search.Method.ENTREZ, status="failed")
+    response = client_for(lead).post(
+        f"/reviews/{review.pk}/searches/{failed.pk}/rerun/", follow=True
+    )
+    assert "Only a search that imported its records can run again." in (
+        response.content.decode()
+    )
+    assert Search.objects.count() == 1
