@@ -69,6 +69,17 @@ _CONTROL_REFS = re.compile(
 )
 
 
+def _drop_control_refs(data: bytes) -> bytes:
+    """`data` without character references to control characters. Most text has
+    none, and only a few '&#'s, so each '#' is checked before anything is copied."""
+    at = data.find(b"#")
+    while at >= 0:
+        if at and data[at - 1] == 0x26 and _CONTROL_REFS.match(data, at - 1):
+            return _CONTROL_REFS.sub(b"", data)
+        at = data.find(b"#", at + 1)
+    return data
+
+
 class _Replay:
     """A binary stream whose first bytes were already read: serves them again, and
     (unless the text is UTF-16/32) drops control characters XML does not allow."""
@@ -101,8 +112,8 @@ class _Replay:
                 if cut >= 0 and b";" not in data[cut:]:
                     data, self._pending = data[:cut], data[cut:]
             data = data.translate(None, _CONTROL_BYTES)
-            if b"&#" in data:
-                data = _CONTROL_REFS.sub(b"", data)
+            if b"#" in data:  # a one-byte search: far faster than one for "&#"
+                data = _drop_control_refs(data)
             if data or not chunk:
                 return data
 
@@ -220,6 +231,29 @@ def stream_elements(
             raise wrong_root(found)
 
 
+_ASCII_CONTROL = bytes(range(0x20))
+
+
+def collapse(text: str) -> str:
+    """`" ".join(text.split())`: white space collapsed. Long text (an abstract) is
+    usually collapsed already, which is quicker to check than to redo."""
+    if (
+        len(text) > 64
+        and text[0] != " "
+        and text[-1] != " "
+        and "  " not in text
+        and (
+            # White space other than ' ' is, in ASCII, all below 0x20 and, in the
+            # rest of Unicode, never printable (a test checks this holds).
+            len(text.encode().translate(None, _ASCII_CONTROL)) == len(text)
+            if text.isascii()
+            else text.isprintable()
+        )
+    ):
+        return text
+    return " ".join(text.split())
+
+
 def text_of(element: Element | None) -> str:
     """All the text inside an element (inline markup such as <i> kept as text),
     white space collapsed."""
@@ -227,16 +261,26 @@ def text_of(element: Element | None) -> str:
         return ""
     if len(element) == 0:  # no child elements: the common case, kept fast
         text = element.text
-        return " ".join(text.split()) if text else ""
-    return clean_text("".join(element.itertext()))
+        if not text:
+            return ""
+        return " ".join(text.split()) if len(text) <= 64 else collapse(text)
+    if next(element.iter(etree.Entity), None) is None:
+        # The text itertext() gives (comments and processing instructions are
+        # dropped while parsing), joined by libxml2 rather than in Python. It
+        # would give an entity reference's replacement text, not '&name;'.
+        return collapse(
+            etree.tostring(element, method="text", encoding="unicode", with_tail=False)
+        )
+    return collapse("".join(element.itertext()))
 
 
 # --- PubMed records ------------------------------------------------------------
 #
-# Records are read by walking child elements directly. `find("A/B")` and
-# `iterfind` go through lxml's Python-level ElementPath on every call, which cost
-# more than the rest of the parsing; the helpers below give the same elements
-# (a plain tag matches un-namespaced elements only, first in document order).
+# Records are read by walking child elements directly: `find("A/B")` and
+# `iterfind` go through lxml's ElementPath (Python) on every call, several times
+# the cost of reaching the element itself. The helpers below give the elements
+# those calls gave (a plain tag matches un-namespaced elements only; "first" is
+# first in document order).
 
 
 def _kids(parent: Element | None) -> dict[Any, list[Element]]:
@@ -245,9 +289,10 @@ def _kids(parent: Element | None) -> dict[Any, list[Element]]:
     if parent is None:
         return kids
     for child in parent:
-        found = kids.get(child.tag)
+        tag = child.tag
+        found = kids.get(tag)
         if found is None:
-            kids[child.tag] = [child]
+            kids[tag] = [child]
         else:
             found.append(child)
     return kids
@@ -308,28 +353,31 @@ def _authors(author_list: Element | None) -> list[Author]:
     for author in author_list:
         if author.tag != "Author" or author.get("ValidYN") == "N":
             continue  # a name PubMed flags as wrong (kept only for the record)
-        last = fore = initials = collective = None
-        for child in author:
-            tag = child.tag
-            if tag == "LastName":
-                if last is None:
-                    last = child
-            elif tag == "ForeName":
-                if fore is None:
-                    fore = child
-            elif tag == "Initials":
-                if initials is None:
-                    initials = child
-            elif tag == "CollectiveName":
-                if collective is None:
-                    collective = child
-        family = text_of(last)
+        if len(author) > 1:
+            # Nearly always <LastName> then <ForeName>, both plain text.
+            last, fore = author[0], author[1]
+            if (
+                last.tag == "LastName"
+                and fore.tag == "ForeName"
+                and len(last) == 0
+                and len(fore) == 0
+            ):
+                family, given = last.text, fore.text
+                if family and given:
+                    family = " ".join(family.split())
+                    given = " ".join(given.split())
+                    if family and given:
+                        authors.append(Author(family, given))
+                        continue
+        kids = _kids(author)
+        family = text_of(_one(kids, "LastName"))
         if family:
-            authors.append(Author(family, text_of(fore) or text_of(initials)))
+            given = text_of(_one(kids, "ForeName")) or text_of(_one(kids, "Initials"))
+            authors.append(Author(family, given))
         else:
-            name = text_of(collective)
-            if name:
-                authors.append(Author(name))
+            collective = text_of(_one(kids, "CollectiveName"))
+            if collective:
+                authors.append(Author(collective))
     return authors
 
 
@@ -371,6 +419,12 @@ def _abstract_of(kids: dict[Any, list[Element]]) -> tuple[str, list[tuple[str, s
     return text, sections
 
 
+def _marked(element: Element) -> str:
+    """A MeSH name, '*'-prefixed when it is a major topic (MajorTopicYN="Y")."""
+    name = text_of(element)
+    return f"*{name}" if name and element.get("MajorTopicYN") == "Y" else name
+
+
 def _mesh_terms(mesh_lists: list[Element]) -> list[str]:
     """One term per heading exactly as MEDLINE's MH line writes it (so the .nbib
     and XML of one article agree): 'Descriptor/Qualifier/Qualifier', with '*'
@@ -380,24 +434,28 @@ def _mesh_terms(mesh_lists: list[Element]) -> list[str]:
         for heading in mesh_list:
             if heading.tag != "MeshHeading":
                 continue
-            descriptor = None
-            qualifiers = []
-            for child in heading:
-                tag = child.tag
-                if tag == "DescriptorName":
-                    if descriptor is None:
-                        descriptor = child
-                elif tag == "QualifierName":
-                    name = text_of(child)
+            count = len(heading)
+            if count == 1:  # the usual heading: a descriptor alone, as plain text
+                descriptor = heading[0]
+                if descriptor.tag == "DescriptorName" and not len(descriptor):
+                    name = descriptor.text
                     if name:
-                        major = child.get("MajorTopicYN") == "Y"
-                        qualifiers.append(f"*{name}" if major else name)
-            name = text_of(descriptor)
-            if not name:
+                        name = " ".join(name.split())
+                        if name:
+                            if descriptor.get("MajorTopicYN") == "Y":
+                                name = f"*{name}"
+                            terms.append(name)
+                    continue
+            elif count == 0:
                 continue
-            if descriptor.get("MajorTopicYN") == "Y":
-                name = f"*{name}"
-            terms.append("/".join([name, *qualifiers]) if qualifiers else name)
+            kids = _kids(heading)
+            descriptor = _one(kids, "DescriptorName")
+            if descriptor is None:
+                continue
+            name = _marked(descriptor)
+            if name:
+                qualifiers = map(_marked, kids.get("QualifierName", []))
+                terms.append("/".join([name, *filter(None, qualifiers)]))
     return terms
 
 
@@ -545,9 +603,7 @@ def _book_article(element: Element) -> ParsedRecord:
         issn=_first(book, "Isbn"),  # a book's standard number
         keywords=_texts(document.get("KeywordList", []), "Keyword"),
         publication_types=[
-            text
-            for text in map(text_of, document.get("PublicationType", []))
-            if text
+            text for text in map(text_of, document.get("PublicationType", [])) if text
         ],
         language=_first(document, "Language"),
         source_id=pmid,

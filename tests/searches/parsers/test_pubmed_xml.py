@@ -266,6 +266,82 @@ def test_external_entities_are_not_expanded() -> None:
     assert "root:" not in records[0].title and records[0].title.startswith("A")
 
 
+def test_unusual_author_and_heading_layouts() -> None:
+    # Names and headings are read by position when laid out as usual; any other
+    # layout gives what a search for the first element of each name gives.
+    (record,) = parse_text(
+        article(
+            "<Article><AuthorList>"
+            "<Author><ForeName>Ann</ForeName><LastName>Lee</LastName></Author>"
+            "<Author><LastName>Ng</LastName><ForeName> </ForeName>"
+            "<Initials>K</Initials></Author>"
+            "<Author><LastName>Ho</LastName><LastName>Xu</LastName>"
+            "<ForeName>Al</ForeName><ForeName>Bo</ForeName></Author>"
+            "<Author><LastName>Li <i>Jr</i></LastName><ForeName>Yu</ForeName></Author>"
+            "</AuthorList></Article>"
+            "<MeshHeadingList><MeshHeading><QualifierName>genetics</QualifierName>"
+            '<DescriptorName MajorTopicYN="Y">Mice</DescriptorName></MeshHeading>'
+            "<MeshHeading><DescriptorName> </DescriptorName>"
+            "<DescriptorName>Rats</DescriptorName></MeshHeading>"
+            "<MeshHeading><DescriptorName>Dogs  <i>x</i></DescriptorName></MeshHeading>"
+            "</MeshHeadingList>"
+        )
+    )
+    assert record.authors == [
+        Author("Lee", "Ann"),
+        Author("Ng", "K"),
+        Author("Ho", "Al"),
+        Author("Li Jr", "Yu"),
+    ]
+    assert record.mesh_terms == ["*Mice/genetics", "Dogs x"]
+
+
+def test_inline_markup_tails_and_entity_references() -> None:
+    # Text after an element is not part of it; an entity reference, which the
+    # parser leaves unexpanded, stays as written (as Element.itertext() gives it).
+    (record,) = parse_text(
+        '<?xml version="1.0"?><!DOCTYPE PubmedArticleSet [<!ENTITY ent "x">]>'
+        "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID><Article>"
+        "<ArticleTitle>CO<sub>2</sub>  uptake</ArticleTitle>tail"
+        "<Abstract><AbstractText>Dose &ent; <i>in vivo</i></AbstractText>tail"
+        "</Abstract></Article></MedlineCitation></PubmedArticle></PubmedArticleSet>"
+    )
+    assert record.title == "CO2 uptake"
+    assert record.abstract == "Dose &ent; in vivo"
+
+
+def test_white_space_is_collapsed_as_str_split_does() -> None:
+    # collapse() skips the split for long text when every white space character
+    # is a plain space: it relies on all other white space being below 0x20 in
+    # ASCII and unprintable beyond it.
+    for code in range(0x110000):
+        char = chr(code)
+        if char.isspace() and char != " ":
+            assert not char.isprintable() and (code < 0x20 or code > 0x7F)
+    words = ["word"] * 20
+    for space in (" ", "  ", "\t", "\n", "\x1f", "\x85", "\xa0", "\u2009", "\u3000"):
+        for text in (
+            " ".join(words[:10]) + space + " ".join(words),
+            space + " ".join(words),
+            " ".join(words) + space,
+            "μ " + " ".join(words) + space + "é",
+        ):
+            assert pubmed_xml.collapse(text) == " ".join(text.split())
+    plain = "μ " + " ".join(words)
+    assert pubmed_xml.collapse(plain) is plain
+
+
+def test_control_characters_are_dropped_across_reads() -> None:
+    data = article(
+        "<Article><ArticleTitle>a\x0bb&#x0B;c&#11;d # &#956; &#9;e</ArticleTitle>"
+        "</Article>"
+    ).encode("utf-8")
+    for size in (1, 2, 3, 5, 7, 64):
+        reader = CountingReader(data, size)
+        (record,) = pubmed_xml.parse(reader)  # type: ignore[arg-type]
+        assert record.title == "abcd # μ e"
+
+
 # --- Bad input --------------------------------------------------------------------
 
 
@@ -340,16 +416,20 @@ def test_parse_bytes_for_efetch_batches() -> None:
 
 
 class CountingReader(io.RawIOBase):
-    """A binary stream that records how many bytes were read from it."""
+    """A binary stream that records how many bytes were read from it (and gives
+    at most `most` bytes a read, if set)."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, most: int | None = None):
         self._data = io.BytesIO(data)
+        self._most = most
         self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
+        if self._most is not None and (size is None or not 0 <= size <= self._most):
+            size = self._most
         chunk = self._data.read(size)
         self.bytes_read += len(chunk)
         return chunk
