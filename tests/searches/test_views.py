@@ -171,3 +171,17 @@ def test_dashboard_shows_record_counts_per_database(review: Review, lead: User) 
     assert 'data-testid="searches-card"' in page
     assert "PubMed: 3" in page and "Embase: 2" in page and "Scopus" not in page
     assert '<p class="display-6 mb-1">5</p>' in page
+
+
+def test_records_pages_keep_the_filters(review: Review, reviewer_a: User) -> None:
+    search = SearchFactory(review=review)
+    Record.objects.bulk_create(
+        Record(review=review, search=search, title=f"Swim {n}") for n in range(120)
+    )
+    page = (
+        client_for(reviewer_a)
+        .get(f"/reviews/{review.pk}/records/", {"q": "swim", "page": 2})
+        .content.decode()
+    )
+    assert "Page 2 of 3" in page
+    assert "?q=swim&amp;page=1" in page and "?q=swim&amp;page=3" in page
