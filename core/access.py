@@ -73,7 +73,8 @@ def get_invitation_for_token(token: str, *, lock: bool = False) -> Invitation:
     if lock:
         invitations = invitations.select_for_update(of=("self",))
     try:
-        invitation = invitations.get(pk=signing.loads(token, salt=INVITATION_SALT))
+        invitation_id = signing.Signer(salt=INVITATION_SALT).unsign_object(token)
+        invitation = invitations.get(pk=invitation_id)
     except (signing.BadSignature, Invitation.DoesNotExist, TypeError, ValueError):
         raise ValidationError(
             "This invitation link is not valid. Check that you copied the whole link "

@@ -187,7 +187,9 @@ class Invitation(BaseModel):
 
     @property
     def token(self) -> str:
-        return signing.dumps(self.pk, salt=INVITATION_SALT)
+        # No timestamp in the signature: the link is the same whenever it is
+        # built, and expiry is the row's expires_at.
+        return signing.Signer(salt=INVITATION_SALT).sign_object(self.pk)
 
     def get_absolute_url(self) -> str:
         return reverse("reviews:invitation_accept", args=[self.token])
