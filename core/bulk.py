@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from django.db import connection, models
@@ -20,25 +21,25 @@ MAX_PARAMETERS = 30_000
 
 
 def insert_rows(
-    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    json_encoded: bool = False,
 ) -> list[int]:
     """Insert `rows` (values in the order of `columns`, given by field attname)
     into `model`'s table in as few statements as possible; returns the new ids
-    in row order."""
+    in row order. With `json_encoded`, JSON columns already hold JSON text (so
+    a caller can encode in another thread)."""
     if not rows:
         return []
-    if connection.vendor == "postgresql":
-        return _copy_rows(model, columns, rows)
     fields = [model._meta.get_field(name) for name in _field_names(model, columns)]
-    json_columns = [isinstance(field, models.JSONField) for field in fields]
-    postgres = connection.vendor == "postgresql"
-    placeholder = (
-        "("
-        + ", ".join(
-            "%s::jsonb" if is_json and postgres else "%s" for is_json in json_columns
-        )
-        + ")"
-    )
+    json_columns = [
+        isinstance(field, models.JSONField) and not json_encoded for field in fields
+    ]
+    if connection.vendor == "postgresql":
+        return _copy_rows(model, fields, json_columns, rows)
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)  # type: ignore[union-attr]
     per_statement = max(1, MAX_PARAMETERS // len(columns))
@@ -46,10 +47,14 @@ def insert_rows(
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
-            params: list[Any] = []
-            for row in chunk:
-                for value, is_json in zip(row, json_columns, strict=True):
-                    params.append(json.dumps(value) if is_json else value)
+            if any(json_columns):
+                params: list[Any] = [
+                    json.dumps(value) if is_json else value
+                    for row in chunk
+                    for value, is_json in zip(row, json_columns, strict=True)
+                ]
+            else:
+                params = list(chain.from_iterable(chunk))
             # Only quoted table/column names and placeholders: values are bound.
             values = ", ".join([placeholder] * len(chunk))
             sql = f"INSERT INTO {table} ({names}) VALUES {values} RETURNING id"  # noqa: S608
@@ -70,14 +75,16 @@ def db_datetime(value: Any) -> Any:
 
 
 def _copy_rows(
-    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    model: type[models.Model],
+    fields: Sequence[Any],
+    json_columns: Sequence[bool],
+    rows: Sequence[Sequence[Any]],
 ) -> list[int]:
     """PostgreSQL: COPY, the fastest way in. Ids come from the table's sequence
     first (unique under concurrency), so the caller can refer to the new rows."""
-    fields = [model._meta.get_field(name) for name in _field_names(model, columns)]
-    json_columns = [isinstance(field, models.JSONField) for field in fields]
+    encode = any(json_columns)
     table = model._meta.db_table
-    names = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)  # type: ignore[union-attr]
+    names = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
@@ -89,11 +96,10 @@ def _copy_rows(
         copy_sql = f"COPY {quoted} (id, {names}) FROM STDIN"
         with cursor.cursor.copy(copy_sql) as copy:
             for new_id, row in zip(ids, rows, strict=True):
-                copy.write_row(
-                    [new_id]
-                    + [
+                if encode:
+                    row = [
                         json.dumps(value) if is_json else value
                         for value, is_json in zip(row, json_columns, strict=True)
                     ]
-                )
+                copy.write_row((new_id, *row))
     return ids

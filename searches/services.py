@@ -12,8 +12,11 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
+import json
 import secrets
 from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from typing import IO, Any, BinaryIO, cast
@@ -21,13 +24,14 @@ from typing import IO, Any, BinaryIO, cast
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import IntegrityError, reset_queries, transaction
+from django.db import IntegrityError, models, reset_queries, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import audit_event_create
 from core.bulk import db_datetime, insert_rows
 from core.models import User
+from core.readahead import read_ahead
 from core.services import job_create, job_fail, job_progress, job_start, job_succeed
 from reviews.models import Review
 from searches.entrez import EntrezClient, EntrezConfig, EntrezError
@@ -439,19 +443,23 @@ def search_import_run(*, search_id: int, job_id: int | None = None) -> None:
 
 def _import_file(search: Search, job_id: int | None) -> int:
     size = search.file_size or 1
+    now = db_datetime(timezone.now())
     with search.file.open("rb") as stored:
         reader = _PositionReader(stored)
         binary = io.BufferedReader(reader, buffer_size=1 << 16)
         count = 0
-        for batch in _batches(_parse(search, binary), IMPORT_BATCH, start=1):
-            _records_store(search, batch)
-            count += len(batch)
-            reset_queries()  # with DEBUG on, Django would keep every batch's SQL
-            if job_id is not None:
-                percent = min(99, int(100 * reader.tell() / size))
-                job_progress(
-                    job_id=job_id, done=percent, message=f"{count:,} records read"
-                )
+        # Parsing runs a batch ahead in a thread while this one stores.
+        prepared = _prepared_batches(search, _parse(search, binary), now, start=1)
+        with closing(read_ahead(prepared)) as batches:
+            for batch in batches:
+                _records_store(search, batch)
+                count += len(batch.records)
+                reset_queries()  # with DEBUG on, Django would keep every batch's SQL
+                if job_id is not None:
+                    percent = min(99, int(100 * reader.tell() / size))
+                    job_progress(
+                        job_id=job_id, done=percent, message=f"{count:,} records read"
+                    )
     return count
 
 
@@ -470,7 +478,10 @@ def _batches(
 
 def _clean(value: str, limit: int | None = None) -> str:
     # PostgreSQL refuses NUL characters in text; CharFields have lengths.
-    value = (value or "").replace("\x00", "")
+    if not value:
+        return ""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
     return value[:limit] if limit else value
 
 
@@ -514,35 +525,54 @@ def record_from_parsed(parsed: ParsedRecord, **fields: Any) -> Record:
     return Record(**record_values(parsed), **fields)
 
 
+@dataclass(frozen=True)
+class _PreparedBatch:
+    """A batch of parsed records as database rows, ready to insert: Record rows
+    in RECORD_COLUMNS order (JSON encoded), and the RecordSource rows' values
+    after record_id and search_id."""
+
+    records: list[list[Any]]
+    sources: list[tuple[int, str, str]]
+
+
+def _prepared_batches(
+    search: Search, records: Iterator[ParsedRecord], now: Any, start: int
+) -> Iterator[_PreparedBatch]:
+    """Pure work (no database), so it can run in another thread."""
+    head = [search.review_id, search.pk, now, now]
+    fields = RECORD_COLUMNS[4:]
+    json_columns = [
+        isinstance(Record._meta.get_field(field), models.JSONField) for field in fields
+    ]
+    for batch in _batches(records, IMPORT_BATCH, start):
+        rows = []
+        for _, parsed in batch:
+            values = record_values(parsed)
+            rows.append(
+                head
+                + [
+                    json.dumps(values[field]) if is_json else values[field]
+                    for field, is_json in zip(fields, json_columns, strict=True)
+                ]
+            )
+        sources = [
+            (position, _clean(parsed.source_id, 255), _clean(parsed.raw))
+            for position, parsed in batch
+        ]
+        yield _PreparedBatch(rows, sources)
+
+
 @transaction.atomic
-def _records_store(search: Search, batch: list[tuple[int, ParsedRecord]]) -> None:
+def _records_store(search: Search, batch: _PreparedBatch) -> None:
     _import_beat(search)
-    now = db_datetime(timezone.now())
-    rows = []
-    for _, parsed in batch:
-        values = record_values(parsed)
-        rows.append(
-            [
-                search.review_id,
-                search.pk,
-                now,
-                now,
-                *(values[c] for c in RECORD_COLUMNS[4:]),
-            ]
-        )
-    ids = insert_rows(Record, RECORD_COLUMNS, rows)
+    ids = insert_rows(Record, RECORD_COLUMNS, batch.records, json_encoded=True)
+    search_id = search.pk
     insert_rows(
         RecordSource,
         SOURCE_COLUMNS,
         [
-            [
-                record_id,
-                search.pk,
-                position,
-                _clean(parsed.source_id, 255),
-                _clean(parsed.raw),
-            ]
-            for record_id, (position, parsed) in zip(ids, batch, strict=True)
+            (record_id, search_id, *source)
+            for record_id, source in zip(ids, batch.sources, strict=True)
         ],
     )
 
@@ -753,11 +783,12 @@ def pubmed_import_run(
             plan = client.plan(search.query, mindate=mindate, maxdate=maxdate)
             batches = client.fetch_plan(plan)
         count = 0
+        now = db_datetime(timezone.now())
         for batch in batches:
             parsed = pubmed_xml.parse(io.BytesIO(batch.xml))
-            for stored in _batches(parsed, IMPORT_BATCH, start=count + 1):
+            for stored in _prepared_batches(search, parsed, now, start=count + 1):
                 _records_store(search, stored)
-                count += len(stored)
+                count += len(stored.records)
                 reset_queries()
             if job_id is not None:
                 job_progress(

@@ -79,9 +79,9 @@ def test_a_worker_that_lost_its_claim_stops_without_touching_the_records(
     real_store = services._records_store
     stored = []
 
-    def store_then_lose(search_: Search, batch: list) -> None:  # type: ignore[type-arg]
+    def store_then_lose(search_: Search, batch: services._PreparedBatch) -> None:
         real_store(search_, batch)
-        stored.append(len(batch))
+        stored.append(len(batch.records))
         if len(stored) == 2:  # another worker takes over after two batches
             Search.objects.filter(pk=search_.pk).update(import_token="newcomer")
 
