@@ -168,3 +168,14 @@ class Job(BaseModel):
         if not self.total:
             return 0
         return min(100, int(100 * self.done / self.total))
+
+
+class RateSlot(models.Model):
+    """The next free moment for requests to one outside service, shared by every
+    process (web and workers) through the database; see core.ratelimit."""
+
+    key = models.CharField(max_length=64, unique=True)
+    next_at = models.FloatField(default=0.0)  # Unix time, seconds
+
+    def __str__(self) -> str:
+        return self.key

@@ -30,8 +30,8 @@ every request, and retrying and rate limiting happen once, in this module.
 Rate limit. NCBI allows 3 requests a second, 10 with an API key. `RateLimiter` keeps
 a minimum interval between requests (10% wider than the limit, as Biopython found
 necessary). Clients in one process share one limiter per API key (`shared_limiter`);
-separate worker processes do not, so run PubMed tasks on one worker or rely on the
-429 back-off.
+the site passes `core.ratelimit.SharedRateLimiter`, which every process (web and
+workers) shares through the database; the 429 back-off remains a safety net.
 
 Retries. HTTP 429 and 5xx, connection errors and time-outs, responses that are not
 well-formed XML of the expected kind, and NCBI's in-band <ERROR> answers ('API rate
@@ -337,6 +337,12 @@ class RateLimiter:
             return waited
 
 
+class Limiter(Protocol):
+    def wait(self) -> float:
+        """Block until a request may go; return how long that took."""
+        ...
+
+
 _shared_limiters: dict[str, RateLimiter] = {}
 _shared_lock = threading.Lock()
 
@@ -465,7 +471,7 @@ class EntrezClient:
         config: EntrezConfig,
         *,
         transport: Transport | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
@@ -473,7 +479,7 @@ class EntrezClient:
     ) -> None:
         self.config = config
         self.transport: Transport = transport or BiopythonTransport()
-        self.limiter = limiter or shared_limiter(config)
+        self.limiter: Limiter = limiter or shared_limiter(config)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._jitter = jitter

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from searches.models import Search
@@ -71,6 +72,17 @@ class UploadForm(SearchDetailsForm):
             "CSV/TSV or Excel."
         ),
     )
+
+    def __init__(self, *args: Any, refused: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused = refused  # an upload cut off while it arrived
+        if refused:
+            self.fields["file"].required = False
+
+    def clean_file(self) -> Any:
+        if self.refused:
+            raise ValidationError(self.refused)
+        return self.cleaned_data["file"]
 
 
 class RecordFilterForm(forms.Form):

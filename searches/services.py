@@ -31,10 +31,11 @@ from django.utils import timezone
 from core.audit import audit_event_create
 from core.bulk import db_datetime, insert_rows
 from core.models import User
+from core.ratelimit import SharedRateLimiter
 from core.readahead import read_ahead
 from core.services import job_create, job_fail, job_progress, job_start, job_succeed
 from reviews.models import Review
-from searches.entrez import EntrezClient, EntrezConfig, EntrezError
+from searches.entrez import EntrezClient, EntrezConfig, EntrezError, RateLimiter
 from searches.formats import UnsupportedFile, detect_format
 from searches.models import ColumnMappingMemory, Record, RecordSource, Search
 from searches.parsers import FORMATS, ParsedRecord, ParseError
@@ -267,6 +268,35 @@ def search_mapping_set(
     )
     _import_job_create(search, actor, enqueue=True)
     return search
+
+
+DISCARDABLE = (Search.Status.MAPPING, Search.Status.FAILED)
+
+
+@transaction.atomic
+def search_discard(*, search: Search, actor: User) -> None:
+    """Remove a search that brought in no records (its import failed, or its
+    columns were never mapped) from the log, with its stored file; audited.
+
+    Refuses any other search: imported records stay traceable to their search."""
+    locked = Search.objects.select_for_update().get(pk=search.pk)
+    if locked.status not in DISCARDABLE:
+        raise ValidationError(
+            f"{locked.file_name or locked.database} is "
+            f"{locked.get_status_display().lower()}: only a failed or unmapped "
+            "search can be discarded."
+        )
+    audit_event_create(
+        actor=actor,
+        verb="search.discarded",
+        target=locked,
+        review_id=locked.review_id,
+        before={**_search_snapshot(locked), "status": locked.status},
+    )
+    if locked.file:
+        # The file goes only once the row is gone for good.
+        transaction.on_commit(partial(locked.file.storage.delete, locked.file.name))
+    locked.delete()
 
 
 def _search_snapshot(search: Search) -> dict[str, Any]:
@@ -655,7 +685,14 @@ def entrez_client() -> EntrezClient:
             "PubMed searching is not set up: the site administrator must set "
             "NCBI_EMAIL (a contact address NCBI requires)."
         ) from None
-    return EntrezClient(config)
+    # NCBI's allowance is per key: shared by the web process and every worker.
+    key = "ncbi:" + (
+        hashlib.sha256(config.api_key.encode()).hexdigest()[:16]
+        if config.api_key
+        else "no-key"
+    )
+    interval = RateLimiter.MARGIN / config.requests_per_second
+    return EntrezClient(config, limiter=SharedRateLimiter(key, interval))
 
 
 @transaction.atomic

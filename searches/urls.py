@@ -25,6 +25,11 @@ urlpatterns = [
         name="rerun",
     ),
     path(
+        "reviews/<id:review_id>/searches/<id:search_id>/discard/",
+        views.search_discard,
+        name="discard",
+    ),
+    path(
         "reviews/<id:review_id>/searches/<id:search_id>/columns/",
         views.mapping,
         name="mapping",

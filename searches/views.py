@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from core.access import get_review_for_user
 from core.models import AuthenticatedHttpRequest
 from core.roles import Role
+from core.uploads import upload_refusal
 from searches import services
 from searches.entrez import EntrezError
 from searches.forms import (
@@ -109,7 +110,9 @@ def search_log_csv(request: AuthenticatedHttpRequest, review_id: int) -> HttpRes
 @login_required
 def upload(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(
+        request.POST or None, request.FILES or None, refused=upload_refusal(request)
+    )
     if request.method == "POST" and form.is_valid():
         details = {k: v for k, v in form.cleaned_data.items() if k != "file"}
         upload_file = form.cleaned_data["file"]
@@ -290,3 +293,19 @@ def mapping(
             return redirect(search)
     context = {"review": review, "search": search, "form": form, "header": header}
     return render(request, "searches/mapping.html", context)
+
+
+@login_required
+@require_POST
+def search_discard(
+    request: AuthenticatedHttpRequest, review_id: int, search_id: int
+) -> HttpResponse:
+    review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
+    search = get_object_or_404(Search, pk=search_id, review=review)
+    try:
+        services.search_discard(search=search, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(search)
+    messages.success(request, f"{search.file_name or search.database} was discarded.")
+    return redirect("searches:log", review.pk)

@@ -74,6 +74,7 @@ ACCESS: dict[str, tuple[str, set[str]]] = {
     "searches:pubmed_count": (LEAD, {GET}),
     "searches:rerun": (LEAD, {POST}),
     "searches:mapping": (LEAD, {GET, POST}),
+    "searches:discard": (LEAD, {POST}),
 }
 # Admin views that are not behind admin_view's staff check.
 ADMIN_EXCEPTIONS: dict[str, dict[str, int]] = {
@@ -172,7 +173,11 @@ def scene(
         "reviewer": team["reviewer_a"],
         "lead": team["lead"],
     }
-    overrides = {"searches:mapping": {"search_id": unmapped.pk}}
+    failed = SearchFactory(review=review, status=Search.Status.FAILED)
+    overrides = {
+        "searches:mapping": {"search_id": unmapped.pk},
+        "searches:discard": {"search_id": failed.pk},
+    }
     return {
         "values": values,
         "overrides": overrides,

@@ -28,10 +28,14 @@ def test_an_error_is_raised_in_the_caller_after_the_items_before_it():
         yield 2
         raise ValueError("record 3 is broken")
 
-    seen = []
-    with pytest.raises(ValueError, match="record 3 is broken"):
+    seen: list[int] = []
+
+    def consume() -> None:
         for item in read_ahead(items()):
             seen.append(item)
+
+    with pytest.raises(ValueError, match="record 3 is broken"):
+        consume()
     assert seen == [1, 2]
 
 

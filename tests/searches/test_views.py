@@ -4,9 +4,12 @@ import csv
 import io
 from collections.abc import Callable
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.test import TestCase, override_settings
 
-from core.models import User
+from core.models import AuditEvent, User
 from reviews.models import Review
 from searches.models import Record, Search
 from tests.conftest import client_for
@@ -60,6 +63,33 @@ def test_upload_of_a_bad_file_shows_the_message_and_stores_nothing(
     )
     assert response.status_code == 200
     assert "scan.pdf is a PDF document" in response.content.decode()
+    assert not Search.objects.exists()
+
+
+@override_settings(IMPORT_MAX_BYTES=100_000)
+def test_an_oversized_upload_is_cut_off_while_it_arrives(
+    review: Review, lead: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = []
+    real_receive = TemporaryFileUploadHandler.receive_data_chunk
+
+    def counting_receive(
+        self: TemporaryFileUploadHandler, raw_data: bytes, start: int
+    ) -> bytes | None:
+        written.append(len(raw_data))  # what reaches the temporary file
+        return real_receive(self, raw_data, start)
+
+    monkeypatch.setattr(
+        TemporaryFileUploadHandler, "receive_data_chunk", counting_receive
+    )
+    data = (FIXTURES / "ris/cff_baseline_embase.ris").read_bytes() * 20  # ~1 MB
+    response = client_for(lead).post(
+        f"/reviews/{review.pk}/searches/upload/",
+        {**FORM, "file": SimpleUploadedFile("huge.ris", data)},
+    )
+    assert response.status_code == 200
+    assert "huge.ris is over the limit of 0 MB" in response.content.decode()
+    assert sum(written) <= 100_000, "the file was not spooled past the limit"
     assert not Search.objects.exists()
 
 
@@ -185,3 +215,45 @@ def test_records_pages_keep_the_filters(review: Review, reviewer_a: User) -> Non
     )
     assert "Page 2 of 3" in page
     assert "?q=swim&amp;page=1" in page and "?q=swim&amp;page=3" in page
+
+
+def test_lead_discards_a_failed_search_and_its_file(review: Review, lead: User) -> None:
+    client = client_for(lead)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(
+            f"/reviews/{review.pk}/searches/upload/",
+            {**FORM, "file": SimpleUploadedFile("bad.xml", b"<PubmedArticleSet><Pub")},
+        )
+    search = Search.objects.get(review=review)
+    assert search.status == Search.Status.FAILED
+    page = client.get(search.get_absolute_url()).content.decode()
+    assert 'data-testid="discard-search"' in page
+    storage, name = search.file.storage, search.file.name
+    assert storage.exists(name)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(f"/reviews/{review.pk}/searches/{search.pk}/discard/")
+    assert response.status_code == 302
+    assert not Search.objects.exists()
+    assert not storage.exists(name)
+    event = AuditEvent.objects.get(verb="search.discarded")
+    assert event.before["file_name"] == "bad.xml" and event.actor == lead
+    # The same file can now be uploaded again, once fixed or not.
+    client.post(
+        f"/reviews/{review.pk}/searches/upload/",
+        {**FORM, "file": SimpleUploadedFile("bad.xml", b"<PubmedArticleSet><Pub")},
+    )
+    assert Search.objects.count() == 1
+
+
+def test_an_imported_search_cannot_be_discarded(review: Review, lead: User) -> None:
+    search = SearchFactory(review=review, status=Search.Status.IMPORTED)
+    RecordFactory(review=review, search=search)
+    response = client_for(lead).post(
+        f"/reviews/{review.pk}/searches/{search.pk}/discard/", follow=True
+    )
+    assert "only a failed or unmapped search can be discarded" in (
+        response.content.decode()
+    )
+    assert Search.objects.filter(pk=search.pk).exists()
+    assert Record.objects.filter(search=search).count() == 1
+    assert not AuditEvent.objects.filter(verb="search.discarded").exists()
