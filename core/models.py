@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
+from django_htmx.middleware import HtmxDetails
 
 
 class BaseModel(models.Model):
@@ -24,6 +25,7 @@ class AuthenticatedHttpRequest(HttpRequest):
     """The request type of views behind @login_required, for the type checker."""
 
     user: User
+    htmx: HtmxDetails  # set by django_htmx's middleware
 
 
 class UserManager(BaseUserManager["User"]):

@@ -8,10 +8,12 @@ Record lives here, next to the searches that create it: every later stage
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
 from core.models import BaseModel
+from searches.dedup import DEFAULT_THRESHOLDS
 from searches.querysets import RecordQuerySet
 
 
@@ -141,6 +143,19 @@ class Record(BaseModel):
     publication_types = models.JSONField(default=list, blank=True)
     language = models.CharField(max_length=64, blank=True)
     url = models.TextField(blank=True)
+    # Deduplication: a duplicate points to the record it was merged into (which
+    # may itself be a duplicate of another: follow to the primary). Nothing is
+    # deleted, so a merge can be undone and every source still counts.
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+    )
+    # Compared with the review's other records by a deduplication run; records
+    # imported later are checked against these (incremental deduplication).
+    dedup_checked = models.BooleanField(default=False, db_default=False)
 
     objects = RecordQuerySet.as_manager()
 
@@ -150,6 +165,7 @@ class Record(BaseModel):
             models.Index(fields=["review", "year"]),
             models.Index(fields=["review", "doi"]),
             models.Index(fields=["review", "pmid"]),
+            models.Index(fields=["review", "duplicate_of"]),
         ]
 
     def __str__(self) -> str:
@@ -216,3 +232,130 @@ class ColumnMappingMemory(BaseModel):
 
     def __str__(self) -> str:
         return f"Column mapping {self.header_key[:8]}"
+
+
+class DedupSettings(models.Model):
+    """A review's deduplication thresholds (engine scores are 0..1)."""
+
+    review = models.OneToOneField(
+        "reviews.Review", on_delete=models.CASCADE, related_name="dedup_settings"
+    )
+    auto_threshold = models.FloatField(
+        "merge automatically from",
+        default=DEFAULT_THRESHOLDS.auto,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+    )
+    possible_threshold = models.FloatField(
+        "send to the review queue from",
+        default=DEFAULT_THRESHOLDS.possible,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+    )
+
+    class Meta:
+        verbose_name_plural = "dedup settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(possible_threshold__lte=models.F("auto_threshold")),
+                name="dedup_possible_below_auto",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Dedup settings of review {self.review_id}"
+
+
+class Merge(BaseModel):
+    """`duplicate` was merged into `primary`: automatically or by a person."""
+
+    class Method(models.TextChoices):
+        AUTO = "auto", "Automatic"
+        PERSON = "person", "By a person"
+
+    review = models.ForeignKey(
+        "reviews.Review", on_delete=models.CASCADE, related_name="+"
+    )
+    primary = models.ForeignKey(
+        Record, on_delete=models.CASCADE, related_name="merges_in"
+    )
+    duplicate = models.ForeignKey(
+        Record, on_delete=models.CASCADE, related_name="merges_out"
+    )
+    method = models.CharField(max_length=16, choices=Method.choices)
+    score = models.FloatField()
+    # The fields that matched (the reason a report shows).
+    matched = models.JSONField(default=list)
+    # Fields of the primary that were empty and filled from the duplicate, with
+    # the primary's value before (so undo can put it back).
+    filled = models.JSONField(default=dict)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["review", "method"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["duplicate"],
+                condition=models.Q(undone_at__isnull=True),
+                name="merge_one_active_per_duplicate",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Record {self.duplicate_id} into {self.primary_id}"
+
+
+class DuplicatePair(BaseModel):
+    """Two records the engine was unsure about: a person decides."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for a decision"
+        SAME = "same", "Same record"
+        DISTINCT = "distinct", "Not duplicates"
+
+    review = models.ForeignKey(
+        "reviews.Review", on_delete=models.CASCADE, related_name="+"
+    )
+    # record_a has the lower id: one row per pair.
+    record_a = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+")
+    record_b = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    matched = models.JSONField(default=list)
+    conflicts = models.JSONField(default=list)
+    rule = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        indexes = [models.Index(fields=["review", "status", "-score"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record_a", "record_b"], name="pair_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(record_a__lt=models.F("record_b")),
+                name="pair_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Records {self.record_a_id} and {self.record_b_id}"

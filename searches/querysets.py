@@ -25,6 +25,10 @@ class RecordQuerySet(models.QuerySet["Record"]):
         """The review's records whose search finished importing."""
         return self.filter(review_id=review_id, search__status="imported")
 
+    def unique(self, review_id: int) -> RecordQuerySet:
+        """The review's imported records, each duplicate group once (its primary)."""
+        return self.visible(review_id).filter(duplicate_of__isnull=True)
+
     def matching(self, text: str) -> RecordQuerySet:
         """Records matching what a person typed: a DOI, a PMID, or words found in
         the title, abstract or authors (full-text search on PostgreSQL)."""

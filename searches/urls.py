@@ -1,6 +1,6 @@
 from django.urls import path
 
-from searches import views
+from searches import dedup_views, views
 
 app_name = "searches"
 
@@ -33,6 +33,33 @@ urlpatterns = [
         "reviews/<id:review_id>/searches/<id:search_id>/columns/",
         views.mapping,
         name="mapping",
+    ),
+    path("reviews/<id:review_id>/duplicates/", dedup_views.overview, name="dedup"),
+    path("reviews/<id:review_id>/duplicates/run/", dedup_views.run, name="dedup_run"),
+    path(
+        "reviews/<id:review_id>/duplicates/queue/",
+        dedup_views.queue,
+        name="dedup_queue",
+    ),
+    path(
+        "reviews/<id:review_id>/duplicates/pairs/<id:pair_id>/",
+        dedup_views.decide,
+        name="dedup_decide",
+    ),
+    path(
+        "reviews/<id:review_id>/duplicates/merges/",
+        dedup_views.merges,
+        name="dedup_merges",
+    ),
+    path(
+        "reviews/<id:review_id>/duplicates/merges/<id:merge_id>/undo/",
+        dedup_views.undo,
+        name="dedup_undo",
+    ),
+    path(
+        "reviews/<id:review_id>/duplicates.csv",
+        dedup_views.report,
+        name="dedup_report",
     ),
     path("reviews/<id:review_id>/records/", views.records, name="records"),
     path(

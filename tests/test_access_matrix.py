@@ -20,7 +20,7 @@ from django.utils import timezone
 from core.models import AuditEvent, Job, User
 from core.roles import Role
 from reviews.models import Invitation, Review
-from searches.models import Search
+from searches.models import DuplicatePair, Merge, Search
 from searches.services import search_file_create
 from tests.conftest import client_for
 from tests.factories import (
@@ -75,6 +75,13 @@ ACCESS: dict[str, tuple[str, set[str]]] = {
     "searches:rerun": (LEAD, {POST}),
     "searches:mapping": (LEAD, {GET, POST}),
     "searches:discard": (LEAD, {POST}),
+    "searches:dedup": (MEMBER, {GET}),
+    "searches:dedup_run": (LEAD, {POST}),
+    "searches:dedup_queue": (LEAD, {GET}),
+    "searches:dedup_decide": (LEAD, {POST}),
+    "searches:dedup_merges": (LEAD, {GET}),
+    "searches:dedup_undo": (LEAD, {POST}),
+    "searches:dedup_report": (LEAD, {GET}),
 }
 # Admin views that are not behind admin_view's staff check.
 ADMIN_EXCEPTIONS: dict[str, dict[str, int]] = {
@@ -151,6 +158,14 @@ def scene(
         run_on=date(2024, 1, 1),
     )
     record = RecordFactory(review=review, search=search)
+    other = RecordFactory(review=review, search=search)
+    pair = DuplicatePair.objects.create(
+        review=review, record_a=record, record_b=other, score=0.5
+    )
+    third = RecordFactory(review=review, search=search, duplicate_of=other)
+    merge = Merge.objects.create(
+        review=review, primary=other, duplicate=third, method="auto", score=1.0
+    )
     values = {
         "review_id": review.pk,
         "membership_id": target,
@@ -158,6 +173,8 @@ def scene(
         "job_id": job.pk,
         "search_id": search.pk,
         "record_id": record.pk,
+        "pair_id": pair.pk,
+        "merge_id": merge.pk,
         "token": invitation.token,
         "uidb64": "MQ",
         "object_id": "1",

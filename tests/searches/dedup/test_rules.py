@@ -1,0 +1,124 @@
+"""Pair scoring: the hard "not the same" rules and the decisions."""
+
+from __future__ import annotations
+
+from searches.dedup import Decision, compare_records
+from tests.searches.dedup.helpers import record
+
+
+def test_identical_copies_are_merged_automatically() -> None:
+    pair = compare_records(record("a"), record("b"))
+    assert pair.decision is Decision.AUTO
+    assert pair.score >= 0.99
+    assert {"doi", "pmid", "title", "authors", "year", "pages"} <= set(pair.matched)
+
+
+def test_copies_from_two_databases_are_merged() -> None:
+    other = record(
+        "b",
+        title="ECULIZUMAB IN ATYPICAL HAEMOLYTIC URAEMIC SYNDROME - PROSPECTIVE TRIAL",
+        authors=(("Legendre", "Christophe"), ("Licht", "Christoph")),
+        journal="N Engl J Med",
+        pages="2169-81",
+        doi="https://doi.org/10.1056/NEJMOA1208981",
+        pmid="",
+    )
+    assert compare_records(record("a"), other).decision is Decision.AUTO
+
+
+def test_scoring_is_symmetric() -> None:
+    a, b = record("a", doi="", pmid=""), record("b", pages="2169", volume="", doi="")
+    assert compare_records(a, b).score == compare_records(b, a).score
+
+
+def test_different_dois_are_distinct() -> None:
+    pair = compare_records(record("a", pmid=""), record("b", pmid="", doi="10.1000/x"))
+    assert pair.decision is Decision.DISTINCT
+    assert pair.rule == "different DOIs"
+
+
+def test_component_doi_is_not_a_different_doi() -> None:
+    pair = compare_records(
+        record("a"), record("b", doi="10.1056/NEJMoa1208981.supp1", pmid="")
+    )
+    assert pair.decision is Decision.AUTO
+
+
+def test_different_pmids_are_distinct() -> None:
+    pair = compare_records(record("a", doi=""), record("b", doi="", pmid="1"))
+    assert pair.rule == "different PMIDs"
+
+
+def test_an_erratum_is_not_its_article() -> None:
+    erratum = record("b", title="Erratum: " + str(record("a").title), doi="", pmid="")
+    pair = compare_records(record("a", doi="", pmid=""), erratum)
+    assert pair.decision is Decision.DISTINCT
+    assert pair.rule == "erratum vs the article"
+
+
+def test_a_reply_is_not_the_letter() -> None:
+    title = str(record("a").title) + " - Reply"
+    reply = record("b", title=title, pages="2182", doi="", pmid="")
+    pair = compare_records(record("a", doi="", pmid=""), reply)
+    assert pair.decision is Decision.DISTINCT
+
+
+def test_years_far_apart_are_distinct() -> None:
+    pair = compare_records(
+        record("a", doi="", pmid=""), record("b", doi="", pmid="", year=2019)
+    )
+    assert pair.rule == "years far apart"
+
+
+def test_same_doi_with_far_years_goes_to_a_person() -> None:
+    pair = compare_records(record("a"), record("b", year=2019))
+    assert pair.decision is Decision.POSSIBLE
+
+
+def test_different_numbers_in_titles_are_distinct() -> None:
+    a = record("a", title="Phase 2 trial of eculizumab in aHUS", doi="", pmid="")
+    b = record("b", title="Phase 3 trial of eculizumab in aHUS", doi="", pmid="")
+    assert compare_records(a, b).rule == "different numbers in titles"
+
+
+def test_two_articles_of_one_volume_are_distinct() -> None:
+    a = record("a", doi="", pmid="")
+    b = record("b", doi="", pmid="", issue="25", pages="2647")
+    assert compare_records(a, b).rule == "different pages in one volume"
+
+
+def test_conference_abstract_is_not_the_article() -> None:
+    abstract = record(
+        "b",
+        doi="",
+        pmid="",
+        volume="120",
+        issue="Suppl 1",
+        pages="S45",
+        year=2012,
+        journal="Blood",
+    )
+    pair = compare_records(record("a", doi="", pmid=""), abstract)
+    assert pair.decision is Decision.DISTINCT
+
+
+def test_a_record_without_title_is_never_merged_automatically() -> None:
+    pair = compare_records(record("a", doi="", pmid=""), record("b", title="", doi=""))
+    assert pair.decision is Decision.POSSIBLE
+    assert pair.rule == "a title is missing"
+
+
+def test_same_title_other_authors_is_not_auto() -> None:
+    other = record(
+        "b",
+        authors=(("Smith", "J"), ("Jones", "K")),
+        journal="Kidney International",
+        volume="",
+        issue="",
+        pages="",
+        doi="",
+        pmid="",
+    )
+    assert compare_records(record("a", doi="", pmid=""), other).decision is not (
+        Decision.AUTO
+    )
