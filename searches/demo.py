@@ -102,6 +102,14 @@ def demo_searches_load(*, review: Review, lead: User) -> Iterator[str]:
             yield f"Imported {count} records from {database} ({path.name})."
         else:
             yield f"Could not import {path.name}: {search.error}"
+    from searches import dedup_services  # dedup imports the services too
+
+    counts = dedup_services.dedup_run(review_id=review.pk)
+    if counts["merged"] or counts["queued"]:
+        yield (
+            f"Deduplicated: {counts['merged']} duplicates merged, "
+            f"{counts['queued']} pairs to check."
+        )
 
 
 def _demo_pubmed(review: Review, lead: User) -> Iterator[str]:
