@@ -1,0 +1,1 @@
+"""Meta-analysis for a review. The statistics live in `analysis.engine`."""
