@@ -149,6 +149,9 @@ INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=14)
 
 # --- Searches -----------------------------------------------------------------
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+# Files at least this large are parsed in a child process while the import
+# stores (both cores work); smaller ones in a thread (no process start-up).
+IMPORT_PROCESS_MIN_BYTES = env.int("IMPORT_PROCESS_MIN_BYTES", default=2 * 1024 * 1024)
 # NCBI asks every E-utilities client to name itself and give a contact address.
 NCBI_EMAIL = env.str("NCBI_EMAIL", default="")
 NCBI_TOOL = env.str("NCBI_TOOL", default="sr-manager")

@@ -12,11 +12,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
-import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from typing import IO, Any, BinaryIO, cast
@@ -24,7 +22,7 @@ from typing import IO, Any, BinaryIO, cast
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import IntegrityError, models, reset_queries, transaction
+from django.db import IntegrityError, connection, reset_queries, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -37,6 +35,16 @@ from core.services import job_create, job_fail, job_progress, job_start, job_suc
 from reviews.models import Review
 from searches.entrez import EntrezClient, EntrezConfig, EntrezError, RateLimiter
 from searches.formats import UnsupportedFile, detect_format
+from searches.import_rows import (
+    RECORD_COLUMNS,
+    SOURCE_COLUMNS,
+    ParseJob,
+    PreparedBatch,
+    batches_in_child,
+    clean,
+    parse_stream,
+    prepared_batches,
+)
 from searches.models import ColumnMappingMemory, Record, RecordSource, Search
 from searches.parsers import FORMATS, ParsedRecord, ParseError
 from searches.parsers.base import SNIFF_BYTES, open_text
@@ -388,15 +396,7 @@ class _PositionReader(io.RawIOBase):
 
 
 def _parse(search: Search, binary: BinaryIO) -> Iterator[ParsedRecord]:
-    file_format = FORMATS[search.file_format]
-    module = importlib.import_module(f"searches.parsers.{file_format.module}")
-    stream: Any = binary if file_format.binary else open_text(binary)
-    if file_format.key in ("csv", "excel") and search.column_mapping:
-        mapping = module.ColumnMapping.from_dict(search.column_mapping)
-        records: Iterator[ParsedRecord] = module.parse(stream, mapping=mapping)
-    else:
-        records = module.parse(stream)
-    return records
+    return parse_stream(search.file_format, binary, search.column_mapping or None)
 
 
 CLAIM_EXPIRES = timedelta(minutes=5)
@@ -468,132 +468,90 @@ def search_import_run(*, search_id: int, job_id: int | None = None) -> None:
             search, job_id, f"{search.file_name}: no records found in the file."
         )
         return
+    _after_bulk_insert(count)
     _import_succeeded(search, job_id, count)
 
 
 def _import_file(search: Search, job_id: int | None) -> int:
     size = search.file_size or 1
     now = db_datetime(timezone.now())
-    with search.file.open("rb") as stored:
-        reader = _PositionReader(stored)
-        binary = io.BufferedReader(reader, buffer_size=1 << 16)
-        count = 0
-        # Parsing runs a batch ahead in a thread while this one stores.
-        prepared = _prepared_batches(search, _parse(search, binary), now, start=1)
-        with closing(read_ahead(prepared)) as batches:
-            for batch in batches:
-                _records_store(search, batch)
-                count += len(batch.records)
-                reset_queries()  # with DEBUG on, Django would keep every batch's SQL
-                if job_id is not None:
-                    percent = min(99, int(100 * reader.tell() / size))
-                    job_progress(
-                        job_id=job_id, done=percent, message=f"{count:,} records read"
-                    )
+    count = 0
+    with closing(_import_batches(search, now)) as batches:
+        for batch in batches:
+            _records_store(search, batch)
+            count += len(batch.records)
+            reset_queries()  # with DEBUG on, Django would keep every batch's SQL
+            if job_id is not None:
+                percent = min(99, int(100 * batch.bytes_read / size))
+                job_progress(
+                    job_id=job_id, done=percent, message=f"{count:,} records read"
+                )
     return count
 
 
-def _batches(
-    records: Iterator[ParsedRecord], size: int, start: int
-) -> Iterator[list[tuple[int, ParsedRecord]]]:
-    batch: list[tuple[int, ParsedRecord]] = []
-    for position, parsed in enumerate(records, start=start):
-        batch.append((position, parsed))
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+# An import this large changes the table enough for PostgreSQL's plans to go
+# stale before autovacuum notices (a word search then reads every row).
+ANALYZE_AFTER_RECORDS = 5000
 
 
-def _clean(value: str, limit: int | None = None) -> str:
-    # PostgreSQL refuses NUL characters in text; CharFields have lengths.
-    if not value:
-        return ""
-    if "\x00" in value:
-        value = value.replace("\x00", "")
-    return value[:limit] if limit else value
+def _after_bulk_insert(count: int) -> None:
+    """PostgreSQL: merge the full-text index's pending list, which an import's
+    inserts fill (migration 0007), so that word searches need not scan it; and
+    after a large import, refresh the planner's statistics."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT gin_clean_pending_list('searches_record_search_document')"
+        )
+        if count >= ANALYZE_AFTER_RECORDS:
+            cursor.execute("ANALYZE searches_record, searches_recordsource")
 
 
-RECORD_COLUMNS = (
-    "review_id", "search_id", "created_at", "updated_at", "title", "abstract",
-    "abstract_sections", "authors", "year", "journal", "volume", "issue", "pages",
-    "doi", "pmid", "pmcid", "issn", "keywords", "mesh_terms", "publication_types",
-    "language", "url",
-)  # fmt: skip
-SOURCE_COLUMNS = ("record_id", "search_id", "position", "source_id", "raw")
+def _import_batches(search: Search, now: Any) -> Generator[PreparedBatch, None, None]:
+    """The file's records as rows, parsed ahead of storing: in a child process
+    for a large file on local storage (both cores work), else in a thread."""
+    path = _local_path(search)
+    if path is not None and search.file_size >= settings.IMPORT_PROCESS_MIN_BYTES:
+        head = (search.review_id, search.pk, now, now)
+        job = ParseJob(
+            path=path,
+            format_key=search.file_format,
+            mapping=search.column_mapping or None,
+            head=head,
+            start=1,
+            batch_size=IMPORT_BATCH,
+        )
+        yield from batches_in_child(job)
+        return
+    with search.file.open("rb") as stored:
+        reader = _PositionReader(stored)
+        binary = io.BufferedReader(reader, buffer_size=1 << 16)
+        head = (search.review_id, search.pk, now, now)
+        prepared = prepared_batches(
+            _parse(search, binary), head, start=1, size=IMPORT_BATCH, tell=reader.tell
+        )
+        with closing(read_ahead(prepared)) as batches:
+            yield from batches
 
 
-def record_values(parsed: ParsedRecord) -> dict[str, Any]:
-    """A parsed entry's fields, fitted to the Record columns."""
-    return {
-        "title": _clean(parsed.title),
-        "abstract": _clean(parsed.abstract),
-        "abstract_sections": [
-            [_clean(k), _clean(v)] for k, v in parsed.abstract_sections
-        ],
-        "authors": [[_clean(a.family), _clean(a.given)] for a in parsed.authors],
-        "year": parsed.year if parsed.year and 0 < parsed.year < 10000 else None,
-        "journal": _clean(parsed.journal),
-        "volume": _clean(parsed.volume, 64),
-        "issue": _clean(parsed.issue, 64),
-        "pages": _clean(parsed.pages, 64),
-        "doi": _clean(parsed.doi, 255),
-        "pmid": _clean(parsed.pmid, 16),
-        "pmcid": _clean(parsed.pmcid, 16),
-        "issn": _clean(parsed.issn, 64),
-        "keywords": [_clean(k) for k in parsed.keywords],
-        "mesh_terms": [_clean(k) for k in parsed.mesh_terms],
-        "publication_types": [_clean(k) for k in parsed.publication_types],
-        "language": _clean(parsed.language, 64),
-        "url": _clean(parsed.url),
-    }
-
-
-def record_from_parsed(parsed: ParsedRecord, **fields: Any) -> Record:
-    """A Record (unsaved) holding a parsed entry's fields."""
-    return Record(**record_values(parsed), **fields)
-
-
-@dataclass(frozen=True)
-class _PreparedBatch:
-    """A batch of parsed records as database rows, ready to insert: Record rows
-    in RECORD_COLUMNS order (JSON encoded), and the RecordSource rows' values
-    after record_id and search_id."""
-
-    records: list[list[Any]]
-    sources: list[tuple[int, str, str]]
+def _local_path(search: Search) -> str | None:
+    """The stored file's path when the storage is a local disk, else None."""
+    try:
+        return str(search.file.path)
+    except NotImplementedError:  # remote storage: no path to hand a child
+        return None
 
 
 def _prepared_batches(
     search: Search, records: Iterator[ParsedRecord], now: Any, start: int
-) -> Iterator[_PreparedBatch]:
-    """Pure work (no database), so it can run in another thread."""
-    head = [search.review_id, search.pk, now, now]
-    fields = RECORD_COLUMNS[4:]
-    json_columns = [
-        isinstance(Record._meta.get_field(field), models.JSONField) for field in fields
-    ]
-    for batch in _batches(records, IMPORT_BATCH, start):
-        rows = []
-        for _, parsed in batch:
-            values = record_values(parsed)
-            rows.append(
-                head
-                + [
-                    json.dumps(values[field]) if is_json else values[field]
-                    for field, is_json in zip(fields, json_columns, strict=True)
-                ]
-            )
-        sources = [
-            (position, _clean(parsed.source_id, 255), _clean(parsed.raw))
-            for position, parsed in batch
-        ]
-        yield _PreparedBatch(rows, sources)
+) -> Iterator[PreparedBatch]:
+    head = (search.review_id, search.pk, now, now)
+    return prepared_batches(records, head, start=start, size=IMPORT_BATCH)
 
 
 @transaction.atomic
-def _records_store(search: Search, batch: _PreparedBatch) -> None:
+def _records_store(search: Search, batch: PreparedBatch) -> None:
     _import_beat(search)
     ids = insert_rows(Record, RECORD_COLUMNS, batch.records, json_encoded=True)
     search_id = search.pk
@@ -614,7 +572,7 @@ def _records_delete(search: Search) -> None:
 
 
 def _import_failed(search: Search, job_id: int | None, message: str) -> None:
-    message = _clean(message)
+    message = clean(message)
     with transaction.atomic():
         if not _still_claimed(search):
             return  # another worker took the import over
@@ -851,4 +809,5 @@ def pubmed_import_run(
     if counted.query_translation:
         translation = f"PubMed ran it as: {counted.query_translation}"
         notes = f"{notes}\n{translation}" if notes else translation
+    _after_bulk_insert(count)
     _import_succeeded(search, job_id, count, hits_reported=counted.count, notes=notes)

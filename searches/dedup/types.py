@@ -1,7 +1,7 @@
 """The engine's inputs and outputs: plain frozen dataclasses, no Django.
 
 The Django side builds `DedupRecord`s from its rows (`DedupRecord.from_values` takes
-the dict that `searches.services.record_values` produces), calls one of the engine
+the dict that `searches.import_rows.record_values` produces), calls one of the engine
 functions, and stores the `ScoredPair`s and groups it gets back.
 """
 
