@@ -44,6 +44,11 @@ class Evidence:
     rule: str = ""
     # ... or one that only forbids AUTO (same DOI but a conflicting year, ...).
     cap: str = ""
+    # Sends a pair that would be DISTINCT to a person instead: records with the
+    # same title that a hard rule would part (an erratum and its article, a
+    # conference abstract and the paper: some teams count them as one record,
+    # others as two). Such a pair is never merged automatically.
+    review: str = ""
 
 
 def _ratio(a: str, b: str) -> float:
@@ -150,9 +155,16 @@ def compare(a: NormRecord, b: NormRecord) -> Evidence:
         if not same_pmid:
             return Evidence(0.0, (), ("doi",), rule="different DOIs")
         cap = "same PMID, different DOIs"
+    title_sim = title_similarity(a.title, b.title) if a.title and b.title else 0.0
+    same_title = title_sim >= 0.95 or (
+        bool(a.title and b.title) and _contained(a.title, b.title)
+    )
+    review = ""
     if a.notice != b.notice:
         kind = a.notice or b.notice
-        return Evidence(0.0, (), ("type",), rule=f"{kind} vs the article")
+        if not same_title:
+            return Evidence(0.0, (), ("type",), rule=f"{kind} vs the article")
+        review = f"{kind} vs the article"
     if a.year and b.year and abs(a.year - b.year) > 1:
         if not same_id:
             return Evidence(0.0, (), ("year",), rule="years far apart")
@@ -165,10 +177,14 @@ def compare(a: NormRecord, b: NormRecord) -> Evidence:
     issue = _number_agreement(a.issue, b.issue)
     if pages == "diff" and not same_id and volume == "same":
         # Same volume, pages that do not overlap: two articles of one issue.
-        return Evidence(0.0, (), ("pages",), rule="different pages in one volume")
+        if not same_title:
+            return Evidence(0.0, (), ("pages",), rule="different pages in one volume")
+        review = review or "same title, different pages in one volume"
     abstract_vs_article = a.abstract_like != b.abstract_like and a.located and b.located
     if abstract_vs_article and pages == "diff" and not same_id:
-        return Evidence(0.0, (), ("pages",), rule="conference abstract vs article")
+        if not same_title:
+            return Evidence(0.0, (), ("pages",), rule="conference abstract vs article")
+        review = review or "conference abstract vs article"
 
     if not (a.title and b.title) and not same_id:
         # Without a title nothing says what the record is: a person decides.
@@ -184,7 +200,7 @@ def compare(a: NormRecord, b: NormRecord) -> Evidence:
 
     # --- Title -------------------------------------------------------------------
     if a.title and b.title:
-        sim = title_similarity(a.title, b.title)
+        sim = title_sim
         if sim >= 0.98:
             gain = 5.0
         elif sim >= 0.95:
@@ -287,7 +303,9 @@ def compare(a: NormRecord, b: NormRecord) -> Evidence:
         conflicts.append("supplement")
 
     score = 1.0 / (1.0 + math.exp(-points))
-    return Evidence(score, tuple(matched), tuple(conflicts), cap=cap)
+    if review:
+        cap = cap or review
+    return Evidence(score, tuple(matched), tuple(conflicts), cap=cap, review=review)
 
 
 def _contained(a: str, b: str) -> bool:
@@ -307,7 +325,7 @@ def decide(evidence: Evidence, thresholds: Thresholds) -> Decision:
         return Decision.DISTINCT
     if evidence.score >= thresholds.auto and not evidence.cap:
         return Decision.AUTO
-    if evidence.score >= thresholds.possible:
+    if evidence.score >= thresholds.possible or evidence.review:
         return Decision.POSSIBLE
     return Decision.DISTINCT
 

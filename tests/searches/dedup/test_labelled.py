@@ -1,8 +1,10 @@
 """Quality floors on the labelled sets: a regression in matching fails here.
 
 The floors sit just under today's figures (see bench/dedup.py). Haematology's
-labels merge errata and replies with their article, which our hard rules
-refuse on purpose, so its recall floor is lower than diabetes'.
+labels merge errata, replies and conference abstracts with their article:
+those never merge automatically (some teams count them apart), they go to the
+queue, so haematology's recall is high only once a person confirms them.
+Issue 5's target for recall with the queue is 0.99; haematology is at 0.957.
 """
 
 from __future__ import annotations
@@ -34,3 +36,13 @@ def test_automatic_merges_are_precise_and_find_most_duplicates(
     assert ev.records.recall >= record_recall
     # The review queue stays under 5% of the records.
     assert ev.possible_pairs <= 0.05 * n
+
+
+@pytest.mark.parametrize(
+    ("name", "floor"), [("haematology", 0.955), ("diabetes", 0.995)]
+)
+def test_the_queue_holds_the_duplicates_not_merged(
+    fixtures: Path, name: str, floor: float
+) -> None:
+    ev, _ = _run(fixtures, name)
+    assert ev.recall_with_queue >= floor
