@@ -55,6 +55,36 @@ def dedup_settings(review: Review) -> DedupSettings:
     return settings
 
 
+@transaction.atomic
+def dedup_settings_update(
+    *, review: Review, actor: User, auto_threshold: float, possible_threshold: float
+) -> DedupSettings:
+    """Change a review's thresholds (used by later runs; merges made stay). Audited."""
+    settings = DedupSettings.objects.select_for_update().get(
+        pk=dedup_settings(review).pk
+    )
+    before = {
+        "auto_threshold": settings.auto_threshold,
+        "possible_threshold": settings.possible_threshold,
+    }
+    settings.auto_threshold = auto_threshold
+    settings.possible_threshold = possible_threshold
+    settings.full_clean()
+    settings.save(update_fields=["auto_threshold", "possible_threshold"])
+    audit_event_create(
+        actor=actor,
+        verb="dedup.settings_changed",
+        target=review,
+        review_id=review.pk,
+        before=before,
+        after={
+            "auto_threshold": auto_threshold,
+            "possible_threshold": possible_threshold,
+        },
+    )
+    return settings
+
+
 def _thresholds(review: Review) -> Thresholds:
     settings = dedup_settings(review)
     return Thresholds(

@@ -21,6 +21,7 @@ from core.models import AuthenticatedHttpRequest
 from core.roles import Role
 from reviews.models import Review
 from searches import dedup_services
+from searches.forms import DedupSettingsForm
 from searches.models import DuplicatePair, Merge, Record
 from searches.views import spreadsheet_safe
 
@@ -67,6 +68,22 @@ def run(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
     else:
         messages.success(request, "Looking for duplicates.")
     return redirect("searches:dedup", review.pk)
+
+
+@login_required
+def settings(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
+    """The lead sets the thresholds that later runs use."""
+    review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
+    current = dedup_services.dedup_settings(review)
+    form = DedupSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        dedup_services.dedup_settings_update(
+            review=review, actor=request.user, **form.cleaned_data
+        )
+        messages.success(request, "The thresholds apply from the next run.")
+        return redirect("searches:dedup", review.pk)
+    context = {"review": review, "form": form}
+    return render(request, "searches/dedup_settings.html", context)
 
 
 def _comparison(pair: DuplicatePair) -> list[dict[str, object]]:

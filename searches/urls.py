@@ -37,6 +37,11 @@ urlpatterns = [
     path("reviews/<id:review_id>/duplicates/", dedup_views.overview, name="dedup"),
     path("reviews/<id:review_id>/duplicates/run/", dedup_views.run, name="dedup_run"),
     path(
+        "reviews/<id:review_id>/duplicates/settings/",
+        dedup_views.settings,
+        name="dedup_settings",
+    ),
+    path(
         "reviews/<id:review_id>/duplicates/queue/",
         dedup_views.queue,
         name="dedup_queue",

@@ -77,6 +77,7 @@ ACCESS: dict[str, tuple[str, set[str]]] = {
     "searches:discard": (LEAD, {POST}),
     "searches:dedup": (MEMBER, {GET}),
     "searches:dedup_run": (LEAD, {POST}),
+    "searches:dedup_settings": (LEAD, {GET, POST}),
     "searches:dedup_queue": (LEAD, {GET}),
     "searches:dedup_decide": (LEAD, {POST}),
     "searches:dedup_merges": (LEAD, {GET}),

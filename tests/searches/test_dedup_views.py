@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from core.models import AuditEvent, Job, User
 from reviews.models import Review
-from searches.models import DuplicatePair, Merge, Record
+from searches.models import DedupSettings, DuplicatePair, Merge, Record
 from tests.conftest import client_for
 from tests.factories import RecordFactory, SearchFactory
 
@@ -92,3 +92,53 @@ def test_lead_runs_dedup_as_a_job_and_sees_the_counts(
     report = client.get(f"/reviews/{review.pk}/duplicates.csv").content.decode()
     assert report.splitlines()[0].startswith("group,records,record_ids")
     assert len(report.splitlines()) == 2
+
+
+def test_lead_changes_the_thresholds_audited(review: Review, lead: User) -> None:
+    url = f"/reviews/{review.pk}/duplicates/settings/"
+    client = client_for(lead)
+    assert "Duplicate thresholds" in client.get(url).content.decode()
+    response = client.post(url, {"auto_threshold": "0.97", "possible_threshold": "0.4"})
+    assert response.status_code == 302
+    settings = DedupSettings.objects.get(review=review)
+    assert (settings.auto_threshold, settings.possible_threshold) == (0.97, 0.4)
+    event = AuditEvent.objects.get(verb="dedup.settings_changed")
+    assert event.before == {"auto_threshold": 0.95, "possible_threshold": 0.3}
+    assert event.after == {"auto_threshold": 0.97, "possible_threshold": 0.4}
+
+
+def test_bad_thresholds_are_refused_with_a_message_and_nothing_changes(
+    review: Review, lead: User
+) -> None:
+    url = f"/reviews/{review.pk}/duplicates/settings/"
+    client = client_for(lead)
+    cases = [
+        ({"auto_threshold": "0.3", "possible_threshold": "0.2"}, "Below 0.5"),
+        ({"auto_threshold": "0.9", "possible_threshold": "0.95"}, "starts at or below"),
+        ({"auto_threshold": "1.5", "possible_threshold": "0.3"}, "less than or equal"),
+        ({"auto_threshold": "high", "possible_threshold": "0.3"}, "Enter a number"),
+    ]
+    for data, message in cases:
+        response = client.post(url, data)
+        assert response.status_code == 200
+        assert message in response.content.decode()
+    assert not AuditEvent.objects.filter(verb="dedup.settings_changed").exists()
+    assert not DedupSettings.objects.exclude(auto_threshold=0.95).exists()
+
+
+def test_the_thresholds_decide_the_next_run(review: Review, lead: User) -> None:
+    from searches import dedup_services
+
+    search = SearchFactory(review=review)
+    title = "Treadmill running reduces mechanical allodynia after sciatic nerve injury"
+    for year in (2020, 2021):  # online first, then print: a person should look
+        RecordFactory(review=review, search=search, title=title, year=year)
+    DedupSettings.objects.update_or_create(
+        review=review, defaults={"auto_threshold": 0.999, "possible_threshold": 0.999}
+    )
+    assert dedup_services.dedup_run(review_id=review.pk) == {"merged": 0, "queued": 0}
+    Record.objects.update(dedup_checked=False)
+    DedupSettings.objects.filter(review=review).update(
+        auto_threshold=0.95, possible_threshold=0.3
+    )
+    assert dedup_services.dedup_run(review_id=review.pk) == {"merged": 0, "queued": 1}
