@@ -227,8 +227,10 @@ def compare(a: NormRecord, b: NormRecord) -> Evidence:
             conflicts.append("title numbers")
 
     # --- Authors -----------------------------------------------------------------
+    same_authors = False
     if a.authors and b.authors:
         sim = author_similarity(a.authors, b.authors)
+        same_authors = sim >= 0.95
         if sim >= 0.95:
             points += 2.5
             matched.append("authors")
@@ -305,6 +307,10 @@ def compare(a: NormRecord, b: NormRecord) -> Evidence:
     score = 1.0 / (1.0 + math.exp(-points))
     if review:
         cap = cap or review
+    elif title_sim >= 0.98 and same_authors and a.year and a.year == b.year:
+        # The same paper with its other details garbled or from another source
+        # (a conference abstract printed in two supplements): never DISTINCT.
+        review = "same title, authors and year; other details differ"
     return Evidence(score, tuple(matched), tuple(conflicts), cap=cap, review=review)
 
 
@@ -344,5 +350,5 @@ def scored_pair(
         decision=decide(evidence, thresholds),
         matched=evidence.matched,
         conflicts=evidence.conflicts,
-        rule=evidence.rule or evidence.cap,
+        rule=evidence.rule or evidence.cap or evidence.review,
     )

@@ -150,3 +150,25 @@ def test_same_title_other_authors_is_not_auto() -> None:
     assert compare_records(record("a", doi="", pmid=""), other).decision is not (
         Decision.AUTO
     )
+
+
+def test_same_title_authors_and_year_with_garbled_details_goes_to_a_person() -> None:
+    # One abstract printed in two journals' supplements: only the paper agrees.
+    a = record("a", doi="", pmid="", volume="26", issue="9", pages="1746")
+    b = record(
+        "b", doi="", pmid="", journal="Haematologica", volume="94", issue="2",
+        pages="239",
+    )  # fmt: skip
+    pair = compare_records(a, b)
+    assert pair.score < 0.3
+    assert pair.decision is Decision.POSSIBLE
+    assert pair.rule == "same title, authors and year; other details differ"
+
+
+def test_same_title_and_year_by_other_authors_stays_distinct() -> None:
+    a = record("a", doi="", pmid="", volume="26", issue="9", pages="1746")
+    b = record(
+        "b", doi="", pmid="", journal="Haematologica", volume="94", issue="2",
+        pages="239", authors=(("Okafor", "N"), ("Lindqvist", "P")),
+    )  # fmt: skip
+    assert compare_records(a, b).decision is Decision.DISTINCT
