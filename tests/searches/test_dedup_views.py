@@ -18,8 +18,9 @@ def _pair(review: Review) -> DuplicatePair:
         review=review, search=search, title="Exercise and pain", year=2021
     )
     return DuplicatePair.objects.create(
-        review=review, record_a=a, record_b=b, score=0.6, matched=["title"]
-    )
+        review=review, record_a=a, record_b=b, score=0.6, matched=["title"],
+        rule="erratum vs the article",
+    )  # fmt: skip
 
 
 def test_queue_shows_both_records_with_differences_marked(
@@ -31,6 +32,7 @@ def test_queue_shows_both_records_with_differences_marked(
     assert f"Record {pair.record_a_id}" in html and f"Record {pair.record_b_id}" in html
     assert html.count('data-testid="differs"') >= 1  # the years differ
     assert "1 pair left" in html
+    assert "Here because: erratum vs the article" in html
 
 
 def test_deciding_by_htmx_returns_the_next_pair(review: Review, lead: User) -> None:
