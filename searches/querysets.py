@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from django.db import connection, models
@@ -18,6 +19,27 @@ if TYPE_CHECKING:
 FTS_MATCH = (
     "searches_record.search_document @@ websearch_to_tsquery('english'::regconfig, %s)"
 )
+
+
+# SQLite: the FTS5 index of migration 0008, when this SQLite has FTS5.
+SQLITE_FTS_MATCH = (
+    "SELECT rowid FROM searches_record_fts WHERE searches_record_fts MATCH %s"
+)
+_WORD = re.compile(r"\w+")
+
+
+def sqlite_fts_query(text: str) -> str:
+    """What a person typed as an FTS5 query: each word quoted (so nothing in
+    it is FTS syntax) and matched as a prefix ("allodyn" finds "allodynia"),
+    all words required. Empty when the text has no word."""
+    words = _WORD.findall(text)[:8]
+    return " ".join(f'"{word}"*' for word in words)
+
+
+def _sqlite_has_fts() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'searches_record_fts'")
+        return cursor.fetchone() is not None
 
 
 class RecordQuerySet(models.QuerySet["Record"]):
@@ -45,6 +67,13 @@ class RecordQuerySet(models.QuerySet["Record"]):
             # The typed text is a bound parameter, never spliced into the SQL.
             match = RawSQL(sql, [text], output_field=models.BooleanField())  # noqa: S611
             return self.filter(match)
+        if _sqlite_has_fts():
+            fts_query = sqlite_fts_query(text)
+            if not fts_query:
+                return self.none()
+            # The typed text is a bound parameter, never spliced into the SQL.
+            found = RawSQL(SQLITE_FTS_MATCH, [fts_query])  # noqa: S611
+            return self.filter(id__in=found)
         query = Q()
         for word in text.split()[:8]:
             query &= (
