@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "core",
     "reviews",
     "searches",
+    "screening",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,200 @@
+"""Screening: per-stage settings, the review's exclusion reasons, each reviewer's
+vote (Decision) and each record's state at a stage (RecordStage).
+
+Votes are never overwritten by a resolution (DOMAIN.md SCR-5): a Decision is
+a reviewer's own current vote, and the final answer of a conflict lives on the
+RecordStage, with who resolved it, how and why. Agreement statistics read the
+Decisions, so they are always on pre-resolution votes.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from core.models import BaseModel
+from screening.rules import MaybeRule, Outcome, Stage, Vote
+
+STAGE_CHOICES = [
+    (Stage.TITLE_ABSTRACT.value, "Title and abstract"),
+    (Stage.FULL_TEXT.value, "Full text"),
+]
+VOTE_CHOICES = [
+    (Vote.INCLUDE.value, "Include"),
+    (Vote.MAYBE.value, "Maybe"),
+    (Vote.EXCLUDE.value, "Exclude"),
+]
+
+
+class StageSettings(BaseModel):
+    """How one stage of one review is screened."""
+
+    review = models.ForeignKey(
+        "reviews.Review", on_delete=models.CASCADE, related_name="screening_stages"
+    )
+    stage = models.CharField(max_length=16, choices=STAGE_CHOICES)
+    reviewers_required = models.PositiveSmallIntegerField(
+        "independent reviewers per record",
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    maybe_allowed = models.BooleanField(default=True)
+    maybe_rule = models.CharField(
+        max_length=16,
+        choices=[
+            (MaybeRule.AS_INCLUDE.value, "Maybe goes on like include"),
+            (MaybeRule.NEEDS_PERSON.value, "Every maybe is a conflict"),
+        ],
+        default=MaybeRule.AS_INCLUDE.value,
+    )
+    reasons_required = models.BooleanField(
+        "exclusions need a reason",
+        default=False,
+        help_text="Always on at full text.",
+    )
+    unblinded_at = models.DateTimeField(null=True, blank=True)
+    unblinded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name_plural = "stage settings"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "stage"], name="stage_settings_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} in {self.review_id}"
+
+    @property
+    def needs_reasons(self) -> bool:
+        return self.reasons_required or self.stage == Stage.FULL_TEXT
+
+    @property
+    def allows_maybe(self) -> bool:
+        return self.maybe_allowed and self.stage == Stage.TITLE_ABSTRACT
+
+
+class ExclusionReason(BaseModel):
+    """One of a review's shared, ordered exclusion reasons (SCR-6). A reason in
+    use is archived, never deleted, so past decisions keep their meaning."""
+
+    review = models.ForeignKey(
+        "reviews.Review", on_delete=models.CASCADE, related_name="exclusion_reasons"
+    )
+    position = models.PositiveIntegerField()
+    label = models.CharField(max_length=200)
+    archived = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["review", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "label"], name="exclusion_reason_unique_label"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Decision(BaseModel):
+    """A reviewer's current vote on a record at a stage."""
+
+    review = models.ForeignKey(
+        "reviews.Review", on_delete=models.CASCADE, related_name="+"
+    )
+    record = models.ForeignKey(
+        "searches.Record", on_delete=models.CASCADE, related_name="decisions"
+    )
+    stage = models.CharField(max_length=16, choices=STAGE_CHOICES)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    vote = models.CharField(max_length=8, choices=VOTE_CHOICES)
+    reason = models.ForeignKey(
+        ExclusionReason,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "stage", "reviewer"], name="decision_unique_vote"
+            )
+        ]
+        indexes = [models.Index(fields=["review", "stage", "reviewer"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_vote_display()} on {self.record_id} ({self.stage})"
+
+
+class RecordStage(BaseModel):
+    """A record's state at a stage: pending until every required vote is in,
+    then included, excluded (agreement or resolution) or a conflict."""
+
+    class Method(models.TextChoices):
+        AGREEMENT = "agreement", "Reviewers agreed"
+        CONSENSUS = "consensus", "Consensus of the reviewers"
+        THIRD_REVIEWER = "third_reviewer", "Third reviewer"
+        LEAD = "lead", "Lead"
+
+    review = models.ForeignKey(
+        "reviews.Review", on_delete=models.CASCADE, related_name="+"
+    )
+    record = models.ForeignKey(
+        "searches.Record", on_delete=models.CASCADE, related_name="stages"
+    )
+    stage = models.CharField(max_length=16, choices=STAGE_CHOICES)
+    status = models.CharField(
+        max_length=16,
+        choices=[(o.value, o.value.capitalize()) for o in Outcome],
+        default=Outcome.PENDING.value,
+    )
+    all_maybe = models.BooleanField(default=False)
+    conflict = models.CharField(max_length=100, blank=True)  # what disagreed
+    # Set when the outcome is final: by agreement, or by a person's resolution.
+    final_vote = models.CharField(max_length=8, choices=VOTE_CHOICES, blank=True)
+    final_reason = models.ForeignKey(
+        ExclusionReason,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    method = models.CharField(max_length=16, choices=Method.choices, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "stage"], name="record_stage_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["review", "stage", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} at {self.stage}: {self.status}"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status in (Outcome.INCLUDED, Outcome.EXCLUDED)
