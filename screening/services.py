@@ -109,7 +109,7 @@ def decision_record(
     review; a record of another review, a merged duplicate, or one not yet
     at this stage; maybe where the stage does not allow it; an exclusion
     without a required reason or with another review's reason; a record
-    already resolved at this stage."""
+    already resolved or in conflict at this stage."""
     role = _role(review, reviewer)
     if role is None or not role.at_least(Role.REVIEWER):
         raise ValidationError("Only the review's reviewers and leads screen records.")
@@ -125,6 +125,13 @@ def decision_record(
     if state.is_resolved:
         raise ValidationError(
             "This record is already resolved at this stage: votes can no longer change."
+        )
+    if state.status == Outcome.CONFLICT:
+        # Votes freeze once they disagree: whoever sees the conflict's votes
+        # (the lead who resolves it) must not be able to rewrite their own.
+        raise ValidationError(
+            "This record is a conflict: it is resolved by a lead, and the votes "
+            "can no longer change."
         )
     decision = Decision.objects.filter(
         record=record, stage=stage.value, reviewer=reviewer

@@ -37,6 +37,8 @@ from searches.models import (
 )
 
 DEDUP_KIND = "searches.dedup"
+# Below this score a pair is more likely two records than one.
+MIN_AUTO_THRESHOLD = 0.5
 # What the engine reads of a record.
 ENGINE_FIELDS = (
     "id", "title", "authors", "year", "journal", "volume", "issue", "pages", "doi",
@@ -60,6 +62,11 @@ def dedup_settings_update(
     *, review: Review, actor: User, auto_threshold: float, possible_threshold: float
 ) -> DedupSettings:
     """Change a review's thresholds (used by later runs; merges made stay). Audited."""
+    if auto_threshold < MIN_AUTO_THRESHOLD:
+        raise ValidationError(
+            f"Automatic merges start at {MIN_AUTO_THRESHOLD} or more: below it a "
+            "pair is more likely two records than one."
+        )
     settings = DedupSettings.objects.select_for_update().get(
         pk=dedup_settings(review).pk
     )

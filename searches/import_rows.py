@@ -21,6 +21,7 @@ import os
 import pickle
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,40 +164,51 @@ def batches_in_child(job: ParseJob) -> Iterator[PreparedBatch]:
     stores the last one. File errors (ParseError, UnsupportedFile, a
     ValueError for bad text) are raised here as the parser raised them;
     closing the generator early stops the child."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "searches.import_rows"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=PROJECT_ROOT,  # where `searches` is importable from
-    )
-    stdin, stdout = child.stdin, child.stdout
-    assert stdin is not None and stdout is not None  # noqa: S101 (PIPE given)
-    try:
-        pickle.dump(job, stdin)
-        stdin.close()
-        while True:
+    # The child's stderr goes to a file, not a pipe: a pipe nobody reads
+    # while waiting on stdout would block a chatty child for ever.
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "searches.import_rows"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            cwd=PROJECT_ROOT,  # where `searches` is importable from
+        )
+        stdin, stdout = child.stdin, child.stdout
+        assert stdin is not None and stdout is not None  # noqa: S101 (PIPE given)
+
+        def crashed() -> ParserCrashed:
+            child.wait()
+            errors.seek(0)
+            said = errors.read().decode(errors="replace")[-2000:]
+            return ParserCrashed(
+                f"the parser process stopped (exit {child.returncode}): {said}"
+            )
+
+        try:
             try:
-                kind, payload = pickle.load(stdout)  # noqa: S301 (our own child)
-            except EOFError:
-                child.wait()
-                error = child.stderr.read().decode(errors="replace")[-2000:]  # type: ignore[union-attr]
-                raise ParserCrashed(
-                    f"the parser process stopped (exit {child.returncode}): {error}"
-                ) from None
-            if kind == "batch":
-                yield payload
-            elif kind == "done":
-                return
-            else:
-                raise _error_from(kind, payload)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-        stdout.close()
-        if child.stderr is not None:
-            child.stderr.close()
+                pickle.dump(job, stdin)
+                stdin.close()
+            except BrokenPipeError:  # it died on start-up
+                raise crashed() from None
+            while True:
+                try:
+                    kind, payload = pickle.load(stdout)  # noqa: S301 (our own child)
+                except (EOFError, pickle.UnpicklingError):
+                    raise crashed() from None
+                if kind == "batch":
+                    yield payload
+                elif kind == "done":
+                    return
+                else:
+                    raise _error_from(kind, payload)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            stdout.close()
+            if not stdin.closed:
+                stdin.close()
 
 
 def _error_from(kind: str, payload: Any) -> Exception:
@@ -214,7 +226,9 @@ def _child_main(job_in: IO[bytes], out: IO[bytes]) -> None:
     job: ParseJob = pickle.load(job_in)  # noqa: S301 (sent by our parent)
 
     def send(kind: str, payload: Any = None) -> None:
-        pickle.dump((kind, payload), out, protocol=pickle.HIGHEST_PROTOCOL)
+        # Pickled whole before writing: a failure cannot leave half a message.
+        out.write(pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL))
+        out.flush()  # the parent can store this batch while the next is parsed
 
     try:
         with open(job.path, "rb", buffering=0) as raw:

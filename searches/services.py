@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import io
+import logging
 import secrets
 from collections.abc import Generator, Iterator
 from contextlib import closing
@@ -22,7 +23,13 @@ from typing import IO, Any, BinaryIO, cast
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import IntegrityError, connection, reset_queries, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    connection,
+    reset_queries,
+    transaction,
+)
 from django.db.models import Q
 from django.utils import timezone
 
@@ -48,6 +55,8 @@ from searches.import_rows import (
 from searches.models import ColumnMappingMemory, Record, RecordSource, Search
 from searches.parsers import FORMATS, ParsedRecord, ParseError
 from searches.parsers.base import SNIFF_BYTES, open_text
+
+logger = logging.getLogger(__name__)
 
 IMPORT_BATCH = 2000
 SEARCH_FIELDS = (
@@ -500,19 +509,25 @@ def _after_bulk_insert(count: int) -> None:
     after a large import, refresh the planner's statistics."""
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT gin_clean_pending_list('searches_record_search_document')"
-        )
-        if count >= ANALYZE_AFTER_RECORDS:
-            cursor.execute("ANALYZE searches_record, searches_recordsource")
+    try:
+        # A savepoint, so that a refusal (the app's role does not own the
+        # index, a read-only standby) leaves the caller's transaction usable.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT gin_clean_pending_list('searches_record_search_document')"
+            )
+            if count >= ANALYZE_AFTER_RECORDS:
+                cursor.execute("ANALYZE searches_record, searches_recordsource")
+    except DatabaseError as error:  # only a speed-up: never fail the import
+        logger.warning("Index upkeep after an import was refused: %s", error)
 
 
 def _import_batches(search: Search, now: Any) -> Generator[PreparedBatch, None, None]:
     """The file's records as rows, parsed ahead of storing: in a child process
     for a large file on local storage (both cores work), else in a thread."""
     path = _local_path(search)
-    if path is not None and search.file_size >= settings.IMPORT_PROCESS_MIN_BYTES:
+    large = (search.file_size or 0) >= settings.IMPORT_PROCESS_MIN_BYTES
+    if path is not None and large:
         head = (search.review_id, search.pk, now, now)
         job = ParseJob(
             path=path,

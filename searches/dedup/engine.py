@@ -106,7 +106,7 @@ def _run(
         i, j = unpack(packed)
         evidence = compare(norm[i], norm[j])
         pair = scored_pair(records[i].id, records[j].id, evidence, thresholds)
-        if pair.decision is not Decision.DISTINCT:
+        if pair.decision is not Decision.DISTINCT and not evidence.parted:
             joinable.add(packed)
         if pair.decision is Decision.AUTO:
             links.append((i, j, evidence.score))
@@ -141,7 +141,8 @@ def _run(
 
 
 def _is_distinct(evidence: Evidence, thresholds: Thresholds) -> bool:
-    return decide(evidence, thresholds) is Decision.DISTINCT
+    """Apart for grouping: DISTINCT, or parted by a hard rule (queued only)."""
+    return evidence.parted or decide(evidence, thresholds) is Decision.DISTINCT
 
 
 def _demote(

@@ -49,6 +49,9 @@ class Evidence:
     # conference abstract and the paper: some teams count them as one record,
     # others as two). Such a pair is never merged automatically.
     review: str = ""
+    # True when `review` stands in for a hard rule: the pair still counts as
+    # DISTINCT for grouping, so no chain of automatic merges joins it.
+    parted: bool = False
 
 
 def _ratio(a: str, b: str) -> float:
@@ -156,8 +159,11 @@ def compare(a: NormRecord, b: NormRecord) -> Evidence:
             return Evidence(0.0, (), ("doi",), rule="different DOIs")
         cap = "same PMID, different DOIs"
     title_sim = title_similarity(a.title, b.title) if a.title and b.title else 0.0
-    same_title = title_sim >= 0.95 or (
-        bool(a.title and b.title) and _contained(a.title, b.title)
+    # Short generic titles ("Editorial", "Correction") say nothing: never "same".
+    generic = _short_title(a.title) or _short_title(b.title)
+    same_title = not generic and (
+        title_sim >= 0.95
+        or (bool(a.title and b.title) and _contained(a.title, b.title))
     )
     review = ""
     if a.notice != b.notice:
@@ -305,13 +311,16 @@ def compare(a: NormRecord, b: NormRecord) -> Evidence:
         conflicts.append("supplement")
 
     score = 1.0 / (1.0 + math.exp(-points))
+    parted = bool(review)
     if review:
         cap = cap or review
     elif title_sim >= 0.98 and same_authors and a.year and a.year == b.year:
         # The same paper with its other details garbled or from another source
         # (a conference abstract printed in two supplements): never DISTINCT.
         review = "same title, authors and year; other details differ"
-    return Evidence(score, tuple(matched), tuple(conflicts), cap=cap, review=review)
+    return Evidence(
+        score, tuple(matched), tuple(conflicts), cap=cap, review=review, parted=parted
+    )
 
 
 def _contained(a: str, b: str) -> bool:

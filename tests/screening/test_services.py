@@ -241,3 +241,22 @@ def test_stage_agreement_reproduces_tv4(
     [(a, b, result)] = services.stage_agreement(review, TA)
     assert (a, b) == tuple(sorted((reviewer_a.pk, reviewer_b.pk)))
     assert result.kappa == pytest.approx(0.625) and result.pabak == pytest.approx(0.7)
+
+
+def test_votes_freeze_in_a_conflict_so_a_lead_who_saw_them_cannot_switch(
+    review: Review, record: Record, reviewer_a: User, lead: User
+) -> None:
+    _vote(review, record, lead, INC)
+    _vote(review, record, reviewer_a, EXC)
+    assert (
+        len(
+            services.decisions_visible(
+                review=review, record=record, stage=TA, viewer=lead
+            )
+        )
+        == 2
+    )
+    with pytest.raises(ValidationError, match="is a conflict"):
+        _vote(review, record, lead, EXC)
+    assert _state(record).status == Outcome.CONFLICT
+    assert Decision.objects.get(reviewer=lead).vote == "include"

@@ -126,6 +126,7 @@ def test_bad_thresholds_are_refused_with_a_message_and_nothing_changes(
         assert message in response.content.decode()
     assert not AuditEvent.objects.filter(verb="dedup.settings_changed").exists()
     assert not DedupSettings.objects.exclude(auto_threshold=0.95).exists()
+    assert not DedupSettings.objects.exclude(possible_threshold=0.3).exists()
 
 
 def test_the_thresholds_decide_the_next_run(review: Review, lead: User) -> None:
@@ -144,3 +145,18 @@ def test_the_thresholds_decide_the_next_run(review: Review, lead: User) -> None:
         auto_threshold=0.95, possible_threshold=0.3
     )
     assert dedup_services.dedup_run(review_id=review.pk) == {"merged": 0, "queued": 1}
+
+
+def test_the_service_refuses_automatic_merges_below_half(
+    review: Review, lead: User
+) -> None:
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from searches import dedup_services
+
+    with pytest.raises(ValidationError, match=r"0\.5 or more"):
+        dedup_services.dedup_settings_update(
+            review=review, actor=lead, auto_threshold=0.4, possible_threshold=0.3
+        )
+    assert not AuditEvent.objects.filter(verb="dedup.settings_changed").exists()

@@ -138,3 +138,16 @@ def test_engine_imports_no_django() -> None:
                 assert not name.startswith("searches.") or name.startswith(
                     "searches.dedup"
                 ), path
+
+
+def test_a_pair_a_hard_rule_parts_is_never_merged_through_a_third_record() -> None:
+    """Same title, other pages of one volume: queued for a person, and no chain
+    of automatic merges (through a record without pages) may join them."""
+    common = {"doi": "", "pmid": "", "volume": "12", "issue": ""}
+    first = record("c", pages="100-110", **common)
+    second = record("p", pages="400-410", **common)
+    bridge = record("r", pages="", **common)
+    result = find_duplicates([first, second, bridge])
+    assert not any({"c", "p"} <= set(group) for group in result.groups)
+    parted = [p for p in result.pairs if {p.a, p.b} == {"c", "p"}]
+    assert [p.decision for p in parted] == [Decision.POSSIBLE]

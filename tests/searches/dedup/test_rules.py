@@ -172,3 +172,11 @@ def test_same_title_and_year_by_other_authors_stays_distinct() -> None:
         pages="239", authors=(("Okafor", "N"), ("Lindqvist", "P")),
     )  # fmt: skip
     assert compare_records(a, b).decision is Decision.DISTINCT
+
+
+def test_generic_short_titles_in_one_volume_stay_distinct() -> None:
+    a = record("a", title="Editorial", doi="", pmid="", pages="1")
+    b = record(
+        "b", title="Editorial", doi="", pmid="", pages="9", authors=(("Roe", "J"),)
+    )
+    assert compare_records(a, b).decision is Decision.DISTINCT
