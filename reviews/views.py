@@ -37,6 +37,10 @@ def _attempt(request: HttpRequest, action: Callable[[], object], success: str) -
     return True
 
 
+# Audit events whose details would unblind screening (who voted which way).
+SEALED_VERBS = frozenset({"screening.voted"})
+
+
 @login_required
 @require_safe
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -233,6 +237,9 @@ def activity(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse:
     review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
     events = AuditEvent.objects.filter(review=review).select_related("actor")
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    for event in page:
+        # A lead may screen too: the log must not show other reviewers' votes.
+        event.sealed = event.verb in SEALED_VERBS  # type: ignore[attr-defined]
     return render(request, "reviews/activity.html", {"review": review, "page": page})
 
 

@@ -36,10 +36,24 @@ def sqlite_fts_query(text: str) -> str:
     return " ".join(f'"{word}"*' for word in words)
 
 
-def _sqlite_has_fts() -> bool:
+SQLITE_FTS_OBJECTS = (
+    "searches_record_fts",
+    "searches_record_fts_insert",
+    "searches_record_fts_delete",
+    "searches_record_fts_update",
+)
+
+
+def sqlite_fts_ready() -> bool:
+    """The FTS5 index and the triggers that keep it in step all exist (a table
+    rebuild by a later migration would drop the triggers: the index would go
+    stale, so LIKE is used instead)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'searches_record_fts'")
-        return cursor.fetchone() is not None
+        cursor.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name IN (%s, %s, %s, %s)",
+            SQLITE_FTS_OBJECTS,
+        )
+        return bool(cursor.fetchone()[0] == len(SQLITE_FTS_OBJECTS))
 
 
 class RecordQuerySet(models.QuerySet["Record"]):
@@ -67,7 +81,7 @@ class RecordQuerySet(models.QuerySet["Record"]):
             # The typed text is a bound parameter, never spliced into the SQL.
             match = RawSQL(sql, [text], output_field=models.BooleanField())  # noqa: S611
             return self.filter(match)
-        if _sqlite_has_fts():
+        if sqlite_fts_ready():
             fts_query = sqlite_fts_query(text)
             if not fts_query:
                 return self.none()

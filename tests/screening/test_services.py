@@ -260,3 +260,14 @@ def test_votes_freeze_in_a_conflict_so_a_lead_who_saw_them_cannot_switch(
         _vote(review, record, lead, EXC)
     assert _state(record).status == Outcome.CONFLICT
     assert Decision.objects.get(reviewer=lead).vote == "include"
+
+
+def test_the_activity_log_does_not_show_votes(
+    review: Review, record: Record, reviewer_a: User, lead: User
+) -> None:
+    from tests.conftest import client_for
+
+    _vote(review, record, reviewer_a, EXC, note="secret-note-text")
+    page = client_for(lead).get(f"/reviews/{review.pk}/activity/").content.decode()
+    assert "Vote details hidden" in page
+    assert "exclude" not in page and "secret-note-text" not in page
