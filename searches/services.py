@@ -18,7 +18,7 @@ from collections.abc import Generator, Iterator
 from contextlib import closing
 from datetime import date, timedelta
 from functools import partial
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -404,10 +404,6 @@ class _PositionReader(io.RawIOBase):
         return len(data)
 
 
-def _parse(search: Search, binary: BinaryIO) -> Iterator[ParsedRecord]:
-    return parse_stream(search.file_format, binary, search.column_mapping or None)
-
-
 CLAIM_EXPIRES = timedelta(minutes=5)
 
 
@@ -527,12 +523,13 @@ def _import_batches(search: Search, now: Any) -> Generator[PreparedBatch, None, 
     for a large file on local storage (both cores work), else in a thread."""
     path = _local_path(search)
     large = (search.file_size or 0) >= settings.IMPORT_PROCESS_MIN_BYTES
+    head = (search.review_id, search.pk, now, now)
+    mapping = search.column_mapping or None
     if path is not None and large:
-        head = (search.review_id, search.pk, now, now)
         job = ParseJob(
             path=path,
             format_key=search.file_format,
-            mapping=search.column_mapping or None,
+            mapping=mapping,
             head=head,
             start=1,
             batch_size=IMPORT_BATCH,
@@ -542,9 +539,9 @@ def _import_batches(search: Search, now: Any) -> Generator[PreparedBatch, None, 
     with search.file.open("rb") as stored:
         reader = _PositionReader(stored)
         binary = io.BufferedReader(reader, buffer_size=1 << 16)
-        head = (search.review_id, search.pk, now, now)
+        records = parse_stream(search.file_format, binary, mapping)
         prepared = prepared_batches(
-            _parse(search, binary), head, start=1, size=IMPORT_BATCH, tell=reader.tell
+            records, head, start=1, size=IMPORT_BATCH, tell=reader.tell
         )
         with closing(read_ahead(prepared)) as batches:
             yield from batches
