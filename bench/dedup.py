@@ -50,7 +50,7 @@ FIXTURES = ROOT.parent / "shared" / "fixtures" / "dedup-labelled"
 # A throwaway venv of the person running the bench, never installed by us.
 BIB_DEDUPE_PYTHON = os.environ.get(
     "BIB_DEDUPE_PYTHON",
-    "/tmp/bibdedupe-venv/bin/python",  # noqa: S108
+    "/tmp/bibdedupe-venv/bin/python",
 )
 
 BIB_DEDUPE_RUNNER = """

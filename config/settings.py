@@ -153,6 +153,8 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 # Files at least this large are parsed in a child process while the import
 # stores (both cores work); smaller ones in a thread (no process start-up).
 IMPORT_PROCESS_MIN_BYTES = env.int("IMPORT_PROCESS_MIN_BYTES", default=2 * 1024 * 1024)
+# Largest PDF accepted as a record's full text.
+FULL_TEXT_MAX_BYTES = env.int("FULL_TEXT_MAX_BYTES", default=100 * 1024 * 1024)
 # NCBI asks every E-utilities client to name itself and give a contact address.
 NCBI_EMAIL = env.str("NCBI_EMAIL", default="")
 NCBI_TOOL = env.str("NCBI_TOOL", default="sr-manager")

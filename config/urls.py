@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("core.urls")),
     path("", include("reviews.urls")),
     path("", include("searches.urls")),
+    path("", include("screening.urls")),
 ]

@@ -61,6 +61,38 @@ class StageSettings(BaseModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Designated third reviewers: resolve conflicts they did not vote on.
+    resolvers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="+",
+        verbose_name="third reviewers",
+        help_text="Reviewers who may resolve conflicts (besides the leads).",
+    )
+    prioritised = models.BooleanField(
+        "prioritised screening",
+        default=False,
+        help_text="Serve the most likely relevant records first (title and abstract).",
+    )
+    # Calibration (SCR-7): every reviewer screens the same pilot sample first.
+    pilot_size = models.PositiveIntegerField(
+        "pilot sample size",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(10), MaxValueValidator(1000)],
+        help_text="Leave empty for no calibration round.",
+    )
+    pilot_kappa = models.FloatField(
+        "kappa needed",
+        default=0.6,
+        validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)],
+    )
+    pilot_agreement = models.FloatField(
+        "agreement needed",
+        default=0.8,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Proportion of pilot records on which each pair agreed.",
+    )
 
     class Meta:
         verbose_name_plural = "stage settings"
@@ -134,7 +166,10 @@ class Decision(BaseModel):
                 fields=["record", "stage", "reviewer"], name="decision_unique_vote"
             )
         ]
-        indexes = [models.Index(fields=["review", "stage", "reviewer"])]
+        indexes = [
+            models.Index(fields=["review", "stage", "reviewer", "vote"]),
+            models.Index(fields=["reviewer", "stage", "-updated_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_vote_display()} on {self.record_id} ({self.stage})"
@@ -198,3 +233,168 @@ class RecordStage(BaseModel):
     @property
     def is_resolved(self) -> bool:
         return self.status in (Outcome.INCLUDED, Outcome.EXCLUDED)
+
+
+class HighlightTerm(BaseModel):
+    """A word coloured in titles and abstracts: review-wide (set by a lead,
+    `user` empty) or one reviewer's own."""
+
+    class Kind(models.TextChoices):
+        INCLUDE = "include", "Suggests inclusion"
+        EXCLUDE = "exclude", "Suggests exclusion"
+
+    review = models.ForeignKey(
+        "reviews.Review", on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    term = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["kind", "term"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "user", "term"],
+                condition=models.Q(user__isnull=False),
+                name="highlight_unique_own_term",
+            ),
+            models.UniqueConstraint(
+                fields=["review", "term"],
+                condition=models.Q(user__isnull=True),
+                name="highlight_unique_review_term",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.term
+
+
+class ScreeningPreferences(BaseModel):
+    """A user's own keyboard shortcuts for the screening page."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    shortcuts = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name_plural = "screening preferences"
+
+    def __str__(self) -> str:
+        return f"Shortcuts of {self.user_id}"
+
+
+class PriorityScore(models.Model):
+    """The prioritisation model's latest score for a record still to be screened
+    at title and abstract; only orders the queue, never decides."""
+
+    review = models.ForeignKey(
+        "reviews.Review", on_delete=models.CASCADE, related_name="+"
+    )
+    record = models.OneToOneField(
+        "searches.Record", on_delete=models.CASCADE, related_name="priority"
+    )
+    score = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["review", "-score", "record"])]
+
+    def __str__(self) -> str:
+        return f"{self.record_id}: {self.score:.3f}"
+
+
+class FullText(BaseModel):
+    """The PDF of a record's report, for full-text screening. Served only to
+    members of the review."""
+
+    class Matched(models.TextChoices):
+        UPLOAD = "upload", "Uploaded for this record"
+        DOI = "doi", "DOI"
+        PMID = "pmid", "PMID"
+        PMCID = "pmcid", "PMCID"
+        TITLE = "title", "Title"
+        AUTHOR_YEAR_TITLE = "author-year-title", "Author, year and title"
+        PERSON = "person", "Matched by hand"
+
+    review = models.ForeignKey(
+        "reviews.Review", on_delete=models.CASCADE, related_name="+"
+    )
+    record = models.OneToOneField(
+        "searches.Record",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="full_text",
+    )
+    file = models.FileField(upload_to="fulltexts/%Y/%m/")
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.BigIntegerField()
+    matched_by = models.CharField(max_length=24, choices=Matched.choices, blank=True)
+    candidates = models.JSONField(default=list, blank=True)  # record ids, best first
+    note = models.CharField(max_length=255, blank=True)  # why it is unmatched
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["review", "record"])]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class PilotRound(BaseModel):
+    """One calibration round (SCR-7): a random sample every reviewer screens;
+    votes are kept here, apart from the real decisions."""
+
+    review = models.ForeignKey(
+        "reviews.Review", on_delete=models.CASCADE, related_name="+"
+    )
+    stage = models.CharField(max_length=16, choices=STAGE_CHOICES)
+    number = models.PositiveSmallIntegerField()
+    records = models.ManyToManyField("searches.Record", related_name="+")
+    kappa_needed = models.FloatField()
+    agreement_needed = models.FloatField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    passed = models.BooleanField(null=True)
+    results = models.JSONField(default=list, blank=True)  # per pair, when closed
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "stage", "number"], name="pilot_unique_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Pilot {self.number} ({self.stage})"
+
+
+class PilotVote(BaseModel):
+    round = models.ForeignKey(
+        PilotRound, on_delete=models.CASCADE, related_name="votes"
+    )
+    record = models.ForeignKey(
+        "searches.Record", on_delete=models.CASCADE, related_name="+"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    vote = models.CharField(max_length=8, choices=VOTE_CHOICES)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "record", "reviewer"], name="pilot_vote_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vote} on {self.record_id}"

@@ -9,6 +9,7 @@ both miss the conflict. Every change is audited in its own transaction.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
@@ -21,6 +22,7 @@ from core.models import User
 from core.roles import Role
 from reviews.models import Membership, Review
 from screening.agreement import Agreement, agreement
+from screening.forms import StageSettingsForm
 from screening.models import Decision, ExclusionReason, RecordStage, StageSettings
 from screening.rules import (
     Ballot,
@@ -45,7 +47,25 @@ def stage_settings(review: Review, stage: Stage) -> StageSettings:
     return settings
 
 
-def _role(review: Review, user: User) -> Role | None:
+def may_resolve(
+    review: Review, stage: Stage, user: User, *, record: Record | None = None
+) -> bool:
+    """Leads resolve every conflict; a designated third reviewer (who must
+    still be a reviewer of the review) resolves those they did not vote on."""
+    role = member_role(review, user)
+    if role == Role.LEAD:
+        return True
+    if role != Role.REVIEWER:
+        return False
+    designated = stage_settings(review, stage).resolvers.filter(pk=user.pk).exists()
+    if not designated or record is None:
+        return designated
+    voted = Decision.objects.filter(record=record, stage=stage.value, reviewer=user)
+    return not voted.exists()
+
+
+def member_role(review: Review, user: User) -> Role | None:
+    """The user's role in the review, or None for a non-member."""
     role = (
         Membership.objects.filter(review=review, user=user)
         .values_list("role", flat=True)
@@ -102,6 +122,7 @@ def decision_record(
     vote: Vote,
     reason: ExclusionReason | None = None,
     note: str = "",
+    settings: StageSettings | None = None,
 ) -> Decision:
     """Store `reviewer`'s vote (new or changed) and update the record's outcome.
 
@@ -110,29 +131,39 @@ def decision_record(
     at this stage; maybe where the stage does not allow it; an exclusion
     without a required reason or with another review's reason; a record
     already resolved or in conflict at this stage."""
-    role = _role(review, reviewer)
+    role = member_role(review, reviewer)
     if role is None or not role.at_least(Role.REVIEWER):
         raise ValidationError("Only the review's reviewers and leads screen records.")
-    settings = stage_settings(review, stage)
+    settings = settings or stage_settings(review, stage)
     if vote is Vote.MAYBE and not settings.allows_maybe:
         raise ValidationError("This stage takes include or exclude, not maybe.")
     _screenable(review, record, stage)
     reason = _checked_reason(review, settings, vote, reason)
-    state, _ = RecordStage.objects.get_or_create(
-        record=record, stage=stage.value, defaults={"review": review}
-    )
-    state = RecordStage.objects.select_for_update().get(pk=state.pk)
+    locked = RecordStage.objects.select_for_update()
+    state = locked.filter(record=record, stage=stage.value).first()
+    if state is None:
+        # The first vote creates the row (get_or_create survives a second
+        # reviewer's first vote arriving at the same moment); then lock it.
+        created, _ = RecordStage.objects.get_or_create(
+            record=record, stage=stage.value, defaults={"review": review}
+        )
+        state = locked.get(pk=created.pk)
     if state.is_resolved:
         raise ValidationError(
-            "This record is already resolved at this stage: votes can no longer change."
+            "This record is resolved at this stage: votes can no longer change."
         )
     if state.status == Outcome.CONFLICT:
-        # Votes freeze once they disagree: whoever sees the conflict's votes
-        # (the lead who resolves it) must not be able to rewrite their own.
-        raise ValidationError(
-            "This record is a conflict: it is resolved by a lead, and the votes "
-            "can no longer change."
-        )
+        # A reviewer may change their own vote on a conflict as on a record
+        # still waiting (refusing only there would tell them it is a conflict).
+        # Those who see a conflict's votes (leads, third reviewers) may not
+        # rewrite theirs; someone who did not vote is not needed.
+        voted = Decision.objects.filter(
+            record=record, stage=stage.value, reviewer=reviewer
+        ).exists()
+        if not voted:
+            raise ValidationError("Enough reviewers have voted on this record.")
+        if may_resolve(review, stage, reviewer, record=record):
+            raise ValidationError("This record is a conflict: resolve it instead.")
     decision = Decision.objects.filter(
         record=record, stage=stage.value, reviewer=reviewer
     ).first()
@@ -169,19 +200,29 @@ def _outcome_update(state: RecordStage, settings: StageSettings, actor: User) ->
         )
     except BallotError as error:
         raise ValidationError(str(error)) from error
+    was_resolved = state.is_resolved
     state.status = result.outcome.value
     state.all_maybe = result.all_maybe
     state.conflict = result.why
-    fields = ["status", "all_maybe", "conflict", "updated_at"]
     if result.outcome in (Outcome.INCLUDED, Outcome.EXCLUDED):
         included = result.outcome is Outcome.INCLUDED
         state.final_vote = (Vote.INCLUDE if included else Vote.EXCLUDE).value
         state.final_reason_id = result.reason
         state.method = RecordStage.Method.AGREEMENT
         state.resolved_at = timezone.now()
-        fields += ["final_vote", "final_reason", "method", "resolved_at"]
-    state.save(update_fields=fields)
-    if state.is_resolved:
+    else:
+        state.final_vote, state.final_reason_id, state.method = "", None, ""
+        state.resolved_at = None
+    state.save()
+    if was_resolved and not state.is_resolved:
+        audit_event_create(
+            actor=actor,
+            verb="screening.reopened",
+            target=state,
+            review_id=state.review_id,
+            after={"status": state.status},
+        )
+    if state.is_resolved and not was_resolved:
         audit_event_create(
             actor=actor,
             verb="screening.resolved",
@@ -203,9 +244,14 @@ def conflict_resolve(
     note: str = "",
     method: RecordStage.Method = RecordStage.Method.LEAD,
 ) -> RecordStage:
-    """A lead's final decision on a conflict; the votes stay as they were."""
-    if _role(review, actor) != Role.LEAD:
-        raise ValidationError("Only a lead of the review resolves conflicts.")
+    """A lead's or designated third reviewer's final decision on a conflict;
+    the votes stay as they were. A third reviewer never resolves a record they
+    voted on."""
+    if not may_resolve(review, stage, actor, record=record):
+        raise ValidationError(
+            "Only a lead or a designated third reviewer who did not vote on this "
+            "record resolves it."
+        )
     if method is RecordStage.Method.AGREEMENT:
         raise ValidationError("Say how the conflict was resolved.")
     state = (
@@ -243,9 +289,157 @@ def conflict_resolve(
 
 
 @transaction.atomic
+def vote_undo(*, review: Review, stage: Stage, reviewer: User) -> Record:
+    """Withdraw `reviewer`'s most recent vote at this stage and return its record,
+    to vote again. Allowed while the record is waiting or a conflict (a refusal
+    there would tell the reviewer the other vote), but not once it is resolved
+    (its votes are then visible), nor to those who see a conflict's votes
+    (leads, third reviewers). Audited."""
+    last = (
+        Decision.objects.filter(review=review, stage=stage.value, reviewer=reviewer)
+        .select_related("record")
+        .order_by("-updated_at", "-pk")
+        .first()
+    )
+    if last is None:
+        raise ValidationError("You have no vote to undo at this stage.")
+    state = RecordStage.objects.select_for_update().get(
+        record=last.record_id, stage=stage.value
+    )
+    if state.is_resolved:
+        # A settled record shows every vote: reopening it would let the
+        # reviewer vote again knowing the others'.
+        raise ValidationError(
+            "This record is resolved at this stage: its votes can no longer change."
+        )
+    if (
+        stage is Stage.TITLE_ABSTRACT
+        and Decision.objects.filter(
+            record=last.record_id, stage=Stage.FULL_TEXT
+        ).exists()
+    ):
+        raise ValidationError("This record is already being screened on full text.")
+    if state.status == Outcome.CONFLICT and may_resolve(
+        review, stage, reviewer, record=last.record
+    ):
+        raise ValidationError("This record is a conflict: resolve it instead.")
+    audit_event_create(
+        actor=reviewer,
+        verb="screening.vote_withdrawn",
+        target=last,
+        review_id=review.pk,
+        before=_vote_state(last),
+    )
+    last.delete()
+    _outcome_update(state, stage_settings(review, stage), actor=reviewer)
+    return last.record
+
+
+@transaction.atomic
+def stage_settings_update(
+    *, review: Review, stage: Stage, actor: User, form: StageSettingsForm
+) -> StageSettings:
+    """Save the lead's changes to a stage's settings. Audited."""
+    if member_role(review, actor) != Role.LEAD:
+        raise ValidationError("Only a lead of the review changes screening settings.")
+    before = {name: _plain(form.initial.get(name)) for name in form.changed_data}
+    settings = form.save()
+    audit_event_create(
+        actor=actor,
+        verb="screening.settings_changed",
+        target=settings,
+        review_id=review.pk,
+        before=before,
+        after={name: _plain(form.cleaned_data[name]) for name in form.changed_data},
+    )
+    return settings
+
+
+def _plain(value: object) -> object:
+    if hasattr(value, "__iter__") and not isinstance(value, str | bytes | dict):
+        return sorted(getattr(item, "pk", item) for item in value)
+    return value
+
+
+@transaction.atomic
+def reason_create(*, review: Review, actor: User, label: str) -> ExclusionReason:
+    """Add a reason at the end of the review's list (SCR-6)."""
+    if member_role(review, actor) != Role.LEAD:
+        raise ValidationError("Only a lead of the review manages exclusion reasons.")
+    last = ExclusionReason.objects.filter(review=review).order_by("-position").first()
+    reason = ExclusionReason.objects.create(
+        review=review, label=label, position=(last.position + 1) if last else 1
+    )
+    audit_event_create(
+        actor=actor,
+        verb="screening.reason_added",
+        target=reason,
+        review_id=review.pk,
+        after={"label": label},
+    )
+    return reason
+
+
+@transaction.atomic
+def reason_change(
+    *,
+    reason: ExclusionReason,
+    actor: User,
+    label: str | None = None,
+    archived: bool | None = None,
+    move: int = 0,
+) -> ExclusionReason:
+    """Rename, archive/restore, or move a reason up (-1) or down (+1). A reason in
+    use keeps its row: archiving hides it from new votes only."""
+    review = reason.review
+    if member_role(review, actor) != Role.LEAD:
+        raise ValidationError("Only a lead of the review manages exclusion reasons.")
+    stored = ExclusionReason.objects.select_for_update().get(pk=reason.pk)
+    before = {
+        "label": stored.label,
+        "archived": stored.archived,
+        "position": stored.position,
+    }
+    if label is not None:
+        reason.label = label
+    if archived is not None:
+        reason.archived = archived
+    if move:
+        reasons = list(
+            ExclusionReason.objects.select_for_update()
+            .filter(review=review)
+            .order_by("position", "pk")
+        )
+        index = next(i for i, r in enumerate(reasons) if r.pk == reason.pk)
+        other = index + (1 if move > 0 else -1)
+        if 0 <= other < len(reasons):
+            reasons[index], reasons[other] = reasons[other], reasons[index]
+        for position, item in enumerate(reasons, start=1):
+            if item.pk == reason.pk:
+                reason.position = position
+            elif item.position != position:
+                item.position = position
+                item.save(update_fields=["position", "updated_at"])
+    reason.save()
+    audit_event_create(
+        actor=actor,
+        verb="screening.reason_changed",
+        target=reason,
+        review_id=review.pk,
+        before=before,
+        after={
+            "label": reason.label,
+            "archived": reason.archived,
+            "position": reason.position,
+        },
+    )
+    return reason
+
+
+@transaction.atomic
 def stage_unblind(*, review: Review, stage: Stage, actor: User) -> StageSettings:
     """Let every member see every vote at this stage from now on. Audited."""
-    if _role(review, actor) != Role.LEAD:
+    if member_role(review, actor) != Role.LEAD:
         raise ValidationError("Only a lead of the review can unblind a stage.")
     settings = StageSettings.objects.select_for_update().get(
         pk=stage_settings(review, stage).pk
@@ -267,30 +461,64 @@ def stage_unblind(*, review: Review, stage: Stage, actor: User) -> StageSettings
 # --- Blinded reads ---------------------------------------------------------------
 
 
-def decisions_visible(
-    *, review: Review, record: Record, stage: Stage, viewer: User
-) -> list[Decision]:
-    """The votes on a record at a stage that `viewer` may see (SCR-2): always
-    their own; everyone's once the record is resolved or the stage unblinded;
-    a lead also sees every vote of a conflict, to resolve it."""
+@dataclass(frozen=True)
+class RecordView:
+    """What one viewer may know of one record at one stage (SCR-2)."""
+
+    votes: list[Decision]  # the viewer's own, or everyone's when allowed
+    state: RecordStage | None  # None unless final, or the viewer resolves it
+    may_resolve: bool  # a conflict this viewer may resolve
+
+
+def record_view(
+    *,
+    review: Review,
+    record: Record,
+    stage: Stage,
+    viewer: User,
+    settings: StageSettings | None = None,
+) -> RecordView:
+    """The votes and state of a record that `viewer` may see: always their own
+    vote; everyone's once the record is resolved or the stage unblinded; a lead
+    or designated third reviewer sees every vote of a conflict they may
+    resolve. The state is named only when final or to its resolvers, so a
+    reviewer cannot tell a conflict from a record still waiting for votes."""
+    settings = settings or stage_settings(review, stage)
     decisions = list(
         Decision.objects.filter(review=review, record=record, stage=stage.value)
         .select_related("reviewer", "reason")
         .order_by("created_at")
     )
     state = RecordStage.objects.filter(record=record, stage=stage.value).first()
-    settings = stage_settings(review, stage)
-    open_to_all = settings.unblinded_at is not None or (
-        state is not None and state.is_resolved
+    conflict = state is not None and state.status == Outcome.CONFLICT
+    resolver = conflict and _may_resolve_given(
+        member_role(review, viewer), settings, viewer, decisions
     )
-    lead_on_conflict = (
-        state is not None
-        and state.status == Outcome.CONFLICT
-        and _role(review, viewer) == Role.LEAD
+    resolved = state is not None and state.is_resolved
+    if not (settings.unblinded_at is not None or resolved or resolver):
+        decisions = [d for d in decisions if d.reviewer_id == viewer.pk]
+    return RecordView(
+        votes=decisions,
+        state=state if resolved or resolver else None,
+        may_resolve=resolver,
     )
-    if open_to_all or lead_on_conflict:
-        return decisions
-    return [d for d in decisions if d.reviewer_id == viewer.pk]
+
+
+def _may_resolve_given(
+    role: Role | None, settings: StageSettings, user: User, decisions: list[Decision]
+) -> bool:
+    if role == Role.LEAD:
+        return True
+    if role != Role.REVIEWER or any(d.reviewer_id == user.pk for d in decisions):
+        return False
+    return settings.resolvers.filter(pk=user.pk).exists()
+
+
+def decisions_visible(
+    *, review: Review, record: Record, stage: Stage, viewer: User
+) -> list[Decision]:
+    """The votes on a record at a stage that `viewer` may see (see record_view)."""
+    return record_view(review=review, record=record, stage=stage, viewer=viewer).votes
 
 
 def stage_agreement(review: Review, stage: Stage) -> list[tuple[int, int, Agreement]]:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from core.models import AuditEvent, Job, User
 from core.roles import Role
 from reviews.models import Invitation, Review
+from screening.models import ExclusionReason, FullText, HighlightTerm, RecordStage
 from searches.models import DuplicatePair, Merge, Search
 from searches.services import search_file_create
 from tests.conftest import client_for
@@ -34,6 +35,7 @@ from tests.factories import (
 PUBLIC = "public"  # anyone, logged in or not
 LOGIN = "login"  # any logged-in user
 MEMBER = "member"  # members of the review in the URL (any role)
+REVIEWER = "reviewer"  # reviewers and leads of the review in the URL
 LEAD = "lead"  # leads of the review in the URL
 ADMIN = "admin"  # Django admin: staff only (none of the personas is staff)
 
@@ -83,6 +85,30 @@ ACCESS: dict[str, tuple[str, set[str]]] = {
     "searches:dedup_merges": (LEAD, {GET}),
     "searches:dedup_undo": (LEAD, {POST}),
     "searches:dedup_report": (LEAD, {GET}),
+    "screening:dashboard": (MEMBER, {GET}),
+    "screening:reasons": (MEMBER, {GET, POST}),  # POST: leads (checked below)
+    "screening:reason_change": (LEAD, {POST}),
+    "screening:highlights": (REVIEWER, {GET, POST}),
+    "screening:highlight_delete": (REVIEWER, {POST}),
+    "screening:shortcuts": (REVIEWER, {GET, POST}),
+    "screening:screen": (REVIEWER, {GET}),
+    "screening:settings": (LEAD, {GET, POST}),
+    "screening:undo": (REVIEWER, {POST}),
+    "screening:unblind": (LEAD, {POST}),
+    "screening:vote": (REVIEWER, {POST}),
+    "screening:resolve": (REVIEWER, {POST}),  # and only resolvers: see below
+    "screening:full_text": (MEMBER, {GET}),
+    "screening:full_text_upload": (REVIEWER, {POST}),
+    "screening:full_texts": (LEAD, {GET, POST}),
+    "screening:full_text_assign": (LEAD, {POST}),
+}
+# POSTs that need more than the URL's access class: (name) -> who gets what.
+STRICTER_POST: dict[str, dict[str, set[int]]] = {
+    "screening:reasons": {"observer": {403}, "reviewer": {403}},
+    # The scene's term is review-wide: only leads remove it.
+    "screening:highlight_delete": {"reviewer": {403}},
+    # A reviewer who is not a designated third reviewer is told nothing exists.
+    "screening:resolve": {"reviewer": {404}},
 }
 # Admin views that are not behind admin_view's staff check.
 ADMIN_EXCEPTIONS: dict[str, dict[str, int]] = {
@@ -134,11 +160,14 @@ def _expected(url: Url, persona: str, method: str) -> set[int]:
         return {405}
     if access == MEMBER and persona == "outsider":
         return {404}
-    if access == LEAD:
-        if persona == "outsider":
-            return {404}
-        if persona in ("observer", "reviewer"):
-            return {403}
+    if access in (LEAD, REVIEWER) and persona == "outsider":
+        return {404}
+    if access == LEAD and persona in ("observer", "reviewer"):
+        return {403}
+    if access == REVIEWER and persona == "observer":
+        return {403}
+    if method == POST and persona in STRICTER_POST.get(url.name, {}):
+        return STRICTER_POST[url.name][persona]
     return {200} if method == GET else {200, 302}
 
 
@@ -167,6 +196,20 @@ def scene(
     merge = Merge.objects.create(
         review=review, primary=other, duplicate=third, method="auto", score=1.0
     )
+    reason = ExclusionReason.objects.create(review=review, position=1, label="Wrong")
+    at_full_text = RecordFactory(review=review, search=search)
+    RecordStage.objects.create(
+        review=review, record=at_full_text, stage="title_abstract", status="included"
+    )
+    term = HighlightTerm.objects.create(review=review, kind="include", term="rat*")
+    FullText.objects.create(
+        review=review,
+        record=record,
+        file=SimpleUploadedFile("a.pdf", b"%PDF-1.4 test"),
+        file_name="a.pdf",
+        sha256="0" * 64,
+        size=13,
+    )
     values = {
         "review_id": review.pk,
         "membership_id": target,
@@ -177,6 +220,10 @@ def scene(
         "pair_id": pair.pk,
         "merge_id": merge.pk,
         "token": invitation.token,
+        "stage": "title_abstract",
+        "reason_id": reason.pk,
+        "term_id": term.pk,
+        "full_text_id": FullText.objects.get(record=record).pk,
         "uidb64": "MQ",
         "object_id": "1",
         "id": "1",
@@ -195,6 +242,7 @@ def scene(
     overrides = {
         "searches:mapping": {"search_id": unmapped.pk},
         "searches:discard": {"search_id": failed.pk},
+        "screening:full_text_upload": {"record_id": at_full_text.pk},
     }
     return {
         "values": values,
@@ -237,7 +285,10 @@ def test_access(url: Url, persona: str, scene: dict) -> None:
         if redirected_anonymous and not url.is_admin and ACCESS[url.name][0] != PUBLIC:
             assert response["Location"].startswith("/accounts/login/?next=")
         if response.status_code == 200 and url.name not in SHOWS_REVIEW_TO_NON_MEMBERS:
-            body = response.content.decode()
+            if response.streaming:
+                body = b"".join(response.streaming_content).decode(errors="replace")
+            else:
+                body = response.content.decode()
             hidden = scene["review"] if persona == "outsider" else scene["other"]
             assert hidden.title not in body, (
                 f"{persona} {method} {path} leaks {hidden.title}"

@@ -8,6 +8,7 @@ from django.test import Client, override_settings
 
 from core.roles import Role
 from reviews.models import Membership, Review
+from screening.models import Decision, ExclusionReason, RecordStage
 from searches.models import Record, Search
 
 
@@ -49,6 +50,16 @@ def test_demo_review_is_idempotent_and_its_logins_work(db: None) -> None:
     ]
     assert Record.objects.visible(review.pk).count() == 647
     assert "password: demo-lead-pass" in first and "password: demo-lead-pass" in second
+    # Screening: both stages voted by the two reviewers, conflicts, one resolved.
+    states = RecordStage.objects.filter(review=review)
+    assert states.filter(stage="title_abstract").count() == 40
+    assert states.filter(stage="full_text").count() == 8
+    assert states.filter(stage="title_abstract", status="conflict").count() >= 3
+    assert states.filter(stage="full_text", status="conflict").count() == 1
+    assert states.filter(method="lead").count() == 1
+    assert Decision.objects.filter(review=review).count() == 96  # not doubled
+    assert ExclusionReason.objects.filter(review=review).count() == 7
+    assert "Screened 40 records" in first and "Screened" not in second
     client = Client()
     assert client.login(username="lead@demo.example", password="demo-lead-pass")
     page = client.get(f"/reviews/{review.pk}/").content.decode()

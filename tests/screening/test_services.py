@@ -64,7 +64,7 @@ def test_a_reviewer_changes_their_vote_until_resolution(
     assert Decision.objects.get(reviewer=reviewer_a).note == "no controls"
     _vote(review, record, reviewer_b, EXC)
     assert _state(record).status == Outcome.EXCLUDED
-    with pytest.raises(ValidationError, match="already resolved"):
+    with pytest.raises(ValidationError, match="resolved at this stage"):
         _vote(review, record, reviewer_a, INC)
     assert Decision.objects.get(reviewer=reviewer_a).vote == "exclude"
 
@@ -77,7 +77,9 @@ def test_a_conflict_is_resolved_by_the_lead_and_the_votes_stay(
     assert (_state(record).status, _state(record).conflict) == (
         "conflict", "include and exclude",
     )  # fmt: skip
-    with pytest.raises(ValidationError, match="Only a lead"):
+    with pytest.raises(
+        ValidationError, match="Only a lead or a designated third reviewer"
+    ):
         services.conflict_resolve(
             review=review, record=record, stage=TA, actor=reviewer_a, vote=INC
         )
@@ -256,7 +258,7 @@ def test_votes_freeze_in_a_conflict_so_a_lead_who_saw_them_cannot_switch(
         )
         == 2
     )
-    with pytest.raises(ValidationError, match="is a conflict"):
+    with pytest.raises(ValidationError, match="resolve it instead"):
         _vote(review, record, lead, EXC)
     assert _state(record).status == Outcome.CONFLICT
     assert Decision.objects.get(reviewer=lead).vote == "include"

@@ -59,9 +59,16 @@ class Command(BaseCommand):
 
     def _extend(self, review: Review, lead: User) -> None:
         """Each later stage adds its demo data here (idempotently)."""
+        from screening.demo import demo_screening_load
         from searches.demo import demo_searches_load
 
         for line in demo_searches_load(review=review, lead=lead):
+            self.stdout.write(line)
+        reviewer_a = User.objects.get(email="reviewer.a@demo.example")
+        reviewer_b = User.objects.get(email="reviewer.b@demo.example")
+        for line in demo_screening_load(
+            review=review, lead=lead, reviewer_a=reviewer_a, reviewer_b=reviewer_b
+        ):
             self.stdout.write(line)
 
     def add_arguments(self, parser: Any) -> None:
