@@ -41,7 +41,8 @@ class StageSettingsForm(forms.ModelForm[StageSettings]):
             "maybe_rule",
             "reasons_required",
             "resolvers",
-        ]  # prioritised and pilot_* join once their tasks and pages exist
+            "prioritised",
+        ]
         widgets = {"resolvers": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args: Any, review: Review, **kwargs: Any) -> None:
@@ -52,7 +53,13 @@ class StageSettingsForm(forms.ModelForm[StageSettings]):
         ).order_by("name")
         if self.instance.stage == Stage.FULL_TEXT:
             # Full text never takes maybe and always needs reasons.
-            for name in ("maybe_allowed", "maybe_rule", "reasons_required"):
+            # The queue is prioritised at title and abstract only.
+            for name in (
+                "maybe_allowed",
+                "maybe_rule",
+                "reasons_required",
+                "prioritised",
+            ):
                 del self.fields[name]
 
 

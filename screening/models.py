@@ -309,6 +309,30 @@ class PriorityScore(models.Model):
         return f"{self.record_id}: {self.score:.3f}"
 
 
+class PriorityTraining(BaseModel):
+    """The state of a review's prioritisation model: what the last training
+    learnt from, its estimate of what is left, and the claim that keeps one
+    training at a time. Labels are resolved title/abstract outcomes only, so a
+    record's place in the queue never depends on a vote still blinded."""
+
+    review = models.OneToOneField(
+        "reviews.Review", on_delete=models.CASCADE, related_name="+"
+    )
+    requested_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # set while training
+    trained_at = models.DateTimeField(null=True, blank=True)
+    labelled = models.PositiveIntegerField(default=0)
+    relevant = models.PositiveIntegerField(default=0)
+    scored = models.PositiveIntegerField(default=0)
+    method = models.CharField(max_length=16, blank=True)
+    estimated_remaining = models.FloatField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Prioritisation of {self.review_id}"
+
+
 class FullText(BaseModel):
     """The PDF of a record's report, for full-text screening. Served only to
     members of the review."""

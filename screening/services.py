@@ -23,7 +23,13 @@ from core.roles import Role
 from reviews.models import Membership, Review
 from screening.agreement import Agreement, agreement
 from screening.forms import StageSettingsForm
-from screening.models import Decision, ExclusionReason, RecordStage, StageSettings
+from screening.models import (
+    Decision,
+    ExclusionReason,
+    PriorityTraining,
+    RecordStage,
+    StageSettings,
+)
 from screening.rules import (
     Ballot,
     BallotError,
@@ -230,6 +236,30 @@ def _outcome_update(state: RecordStage, settings: StageSettings, actor: User) ->
             review_id=state.review_id,
             after={"status": state.status, "method": state.method, "by": "agreement"},
         )
+    if state.is_resolved != was_resolved:
+        _priority_changed(state, settings)
+
+
+def _priority_changed(state: RecordStage, settings: StageSettings) -> None:
+    """A title/abstract outcome came or went: the prioritisation model may
+    learn from it (it learns from resolved outcomes only)."""
+    if settings.prioritised and state.stage == Stage.TITLE_ABSTRACT:
+        priority_retrain_request(review_id=state.review_id)
+
+
+def priority_retrain_request(*, review_id: int) -> None:
+    """Ask for a training of the prioritisation model once this transaction
+    commits (the task decides whether enough is new to retrain)."""
+    training, _ = PriorityTraining.objects.get_or_create(review_id=review_id)
+    training.requested_at = timezone.now()
+    training.save(update_fields=["requested_at"])
+    transaction.on_commit(lambda: priority_retrain_enqueue(review_id))
+
+
+def priority_retrain_enqueue(review_id: int) -> None:
+    from screening.tasks import priority_retrain  # tasks import services
+
+    priority_retrain.delay(review_id=review_id)
 
 
 @transaction.atomic
@@ -285,6 +315,7 @@ def conflict_resolve(
             "note": state.resolution_note,
         },
     )
+    _priority_changed(state, settings)
     return state
 
 
@@ -352,6 +383,8 @@ def stage_settings_update(
         before=before,
         after={name: _plain(form.cleaned_data[name]) for name in form.changed_data},
     )
+    if "prioritised" in form.changed_data and settings.prioritised:
+        priority_retrain_request(review_id=review.pk)
     return settings
 
 

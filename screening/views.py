@@ -41,6 +41,7 @@ from screening.models import (
     ExclusionReason,
     FullText,
     HighlightTerm,
+    PriorityTraining,
     RecordStage,
     ScreeningPreferences,
     StageSettings,
@@ -92,6 +93,8 @@ def dashboard(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse
             entry["my_pending"] = selectors.pending_for(
                 review, stage, request.user
             ).count()
+        if settings.prioritised and stage is Stage.TITLE_ABSTRACT:
+            entry["training"] = PriorityTraining.objects.filter(review=review).first()
         if sees_votes:
             pairs = services.stage_agreement(review, stage)
             users = User.objects.in_bulk({pk for a, b, _ in pairs for pk in (a, b)})

@@ -1,0 +1,234 @@
+"""Prioritised screening in the app: the retraining task, its throttle and
+claim, the feature cache, blinding of the order, the dashboard estimate."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from core.models import User
+from reviews.models import Review
+from screening import priority_services, services
+from screening.models import (
+    Decision,
+    PriorityScore,
+    PriorityTraining,
+    RecordStage,
+    StageSettings,
+)
+from screening.priority_services import priority_retrain_run, retrain_every
+from screening.rules import Stage, Vote
+from searches.models import Record
+from tests.conftest import client_for
+from tests.factories import RecordFactory, SearchFactory
+
+TA = Stage.TITLE_ABSTRACT
+RELEVANT = (
+    "Treadmill exercise reduces neuropathic pain after spinal cord injury in rats"
+)
+OTHER = "Cardiac surgery outcomes in elderly patients: a registry cohort"
+
+
+def _records(review: Review, title: str, n: int) -> list[Record]:
+    search = SearchFactory(review=review)
+    return [
+        RecordFactory(search=search, title=f"{title} {i}", abstract=title)
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def prioritised(review: Review) -> StageSettings:
+    settings = services.stage_settings(review, TA)
+    settings.prioritised = True
+    settings.save()
+    return settings
+
+
+def _settle(review: Review, records: list[Record], user: User, vote: Vote) -> None:
+    for record in records:
+        services.decision_record(
+            review=review, record=record, stage=TA, reviewer=user, vote=vote
+        )
+
+
+def _scores(review: Review) -> dict[int, float]:
+    return dict(
+        PriorityScore.objects.filter(review=review).values_list("record_id", "score")
+    )
+
+
+def _retrain(review: Review) -> PriorityTraining | None:
+    PriorityTraining.objects.filter(review=review).update(labelled=0, trained_at=None)
+    return priority_retrain_run(review_id=review.pk)
+
+
+def test_training_learns_from_settled_records_and_scores_only_open_ones(
+    review: Review,
+    prioritised: StageSettings,
+    reviewer_a: User,
+    reviewer_b: User,
+) -> None:
+    relevant, other = _records(review, RELEVANT, 6), _records(review, OTHER, 6)
+    for user in (reviewer_a, reviewer_b):
+        _settle(review, relevant[:2], user, Vote.INCLUDE)
+        _settle(review, other[:2], user, Vote.EXCLUDE)
+    decisions = list(Decision.objects.values_list("pk", "vote"))
+    states = list(RecordStage.objects.values_list("pk", "status"))
+
+    training = priority_retrain_run(review_id=review.pk)
+
+    assert training is not None
+    assert (training.labelled, training.relevant, training.scored) == (4, 2, 8)
+    assert training.method == "model" and training.estimated_remaining is not None
+    scores = _scores(review)
+    assert set(scores) == {r.pk for r in relevant[2:] + other[2:]}
+    ranked = sorted(scores, key=scores.__getitem__, reverse=True)
+    assert set(ranked[:4]) == {r.pk for r in relevant[2:]}
+    # It orders records; it never decides one.
+    assert list(Decision.objects.values_list("pk", "vote")) == decisions
+    assert list(RecordStage.objects.values_list("pk", "status")) == states
+
+
+def test_a_vote_still_blinded_never_moves_a_record_in_the_queue(
+    review: Review,
+    prioritised: StageSettings,
+    reviewer_a: User,
+    reviewer_b: User,
+) -> None:
+    relevant, other = _records(review, RELEVANT, 5), _records(review, OTHER, 5)
+    for user in (reviewer_a, reviewer_b):
+        _settle(review, relevant[:2], user, Vote.INCLUDE)
+        _settle(review, other[:2], user, Vote.EXCLUDE)
+    assert _retrain(review) is not None
+    before = _scores(review)
+
+    # B votes on open records; A has not: A's queue must not change.
+    _settle(review, other[2:], reviewer_b, Vote.INCLUDE)
+    _settle(review, relevant[2:], reviewer_b, Vote.EXCLUDE)
+    assert _retrain(review) is not None
+    assert _scores(review) == before
+
+
+def test_retraining_waits_for_enough_new_settled_records() -> None:
+    assert [retrain_every(n) for n in (0, 19, 40, 200, 10_000)] == [1, 1, 2, 10, 25]
+
+
+def test_a_training_runs_only_when_enough_is_new(
+    review: Review, prioritised: StageSettings, reviewer_a: User, reviewer_b: User
+) -> None:
+    relevant, other = _records(review, RELEVANT, 4), _records(review, OTHER, 4)
+    for user in (reviewer_a, reviewer_b):
+        _settle(review, relevant[:1], user, Vote.INCLUDE)
+        _settle(review, other[:1], user, Vote.EXCLUDE)
+    assert priority_retrain_run(review_id=review.pk) is not None
+    assert priority_retrain_run(review_id=review.pk) is None  # nothing new
+    for user in (reviewer_a, reviewer_b):
+        _settle(review, relevant[1:2], user, Vote.INCLUDE)
+    training = priority_retrain_run(review_id=review.pk)
+    assert training is not None and training.labelled == 3
+
+
+def test_one_training_at_a_time_and_a_dead_claim_expires(
+    review: Review, prioritised: StageSettings, reviewer_a: User
+) -> None:
+    _records(review, RELEVANT, 3)
+    running = timezone.now()
+    PriorityTraining.objects.create(review=review, started_at=running)
+    assert priority_retrain_run(review_id=review.pk) is None
+    assert not PriorityScore.objects.exists()
+    PriorityTraining.objects.update(started_at=running - timedelta(minutes=31))
+    training = priority_retrain_run(review_id=review.pk)
+    assert training is not None and training.started_at is None
+    assert training.method == "pool order" and training.scored == 3
+
+
+def test_nothing_is_trained_when_the_queue_is_not_prioritised(
+    review: Review, reviewer_a: User
+) -> None:
+    _records(review, RELEVANT, 3)
+    assert priority_retrain_run(review_id=review.pk) is None
+    assert not PriorityScore.objects.exists()
+
+
+def test_a_settled_record_asks_for_a_training_after_commit(
+    review: Review,
+    prioritised: StageSettings,
+    reviewer_a: User,
+    reviewer_b: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    relevant, other = _records(review, RELEVANT, 3), _records(review, OTHER, 3)
+    _settle(review, relevant[:1], reviewer_a, Vote.INCLUDE)
+    assert not PriorityTraining.objects.exists()  # one vote settles nothing
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        _settle(review, relevant[:1], reviewer_b, Vote.INCLUDE)
+    assert len(callbacks) == 1
+    training = PriorityTraining.objects.get(review=review)
+    assert training.trained_at is not None and training.method == "similarity"
+    assert set(_scores(review)) == {r.pk for r in relevant[1:] + other}
+
+
+def test_the_pool_is_vectorised_once_until_it_changes(
+    review: Review,
+    prioritised: StageSettings,
+    reviewer_a: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+    vectorise = priority_services.vectorise
+
+    def counted(texts: Any) -> Any:
+        calls.append(len(texts))
+        return vectorise(texts)
+
+    monkeypatch.setattr(priority_services, "vectorise", counted)
+    _records(review, RELEVANT, 3)
+    assert _retrain(review) is not None
+    assert _retrain(review) is not None
+    assert calls == [3]
+    _records(review, OTHER, 2)
+    assert _retrain(review) is not None
+    assert calls == [3, 5]
+    assert len(_scores(review)) == 5
+
+
+def test_the_dashboard_shows_the_estimate_of_relevant_records_left(
+    review: Review,
+    prioritised: StageSettings,
+    lead: User,
+    reviewer_a: User,
+    reviewer_b: User,
+) -> None:
+    relevant, other = _records(review, RELEVANT, 5), _records(review, OTHER, 5)
+    url = reverse("screening:dashboard", args=[review.pk])
+    assert "the model trains as soon as" in client_for(reviewer_a).get(url).text
+    for user in (reviewer_a, reviewer_b):
+        _settle(review, relevant[:2], user, Vote.INCLUDE)
+        _settle(review, other[:2], user, Vote.EXCLUDE)
+    training = priority_retrain_run(review_id=review.pk)
+    assert training is not None and training.estimated_remaining is not None
+    body = client_for(reviewer_a).get(url).text
+    assert 'data-testid="estimate"' in body
+    assert f"among the {training.scored} still open" in body
+
+
+def test_turning_prioritisation_on_asks_for_a_training(
+    review: Review, lead: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    _records(review, RELEVANT, 3)
+    url = reverse("screening:settings", args=[review.pk, TA.value])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(lead).post(
+            url,
+            {"reviewers_required": 2, "maybe_rule": "as_include", "prioritised": "on"},
+        )
+    assert response.status_code == 302
+    assert StageSettings.objects.get(review=review, stage=TA).prioritised
+    assert len(_scores(review)) == 3
+    full_text = reverse("screening:settings", args=[review.pk, Stage.FULL_TEXT.value])
+    assert 'name="prioritised"' not in client_for(lead).get(full_text).text
