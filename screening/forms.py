@@ -7,7 +7,13 @@ from django import forms
 from core.models import User
 from core.roles import Role
 from reviews.models import Review
-from screening.models import ExclusionReason, HighlightTerm, RecordStage, StageSettings
+from screening.models import (
+    Decision,
+    ExclusionReason,
+    HighlightTerm,
+    RecordStage,
+    StageSettings,
+)
 from screening.rules import Stage, Vote
 from screening.selectors import SHOW_LABELS, Show
 
@@ -42,6 +48,10 @@ class StageSettingsForm(forms.ModelForm[StageSettings]):
             "reasons_required",
             "resolvers",
             "prioritised",
+            "pilot_size",
+            "pilot_kappa",
+            "pilot_agreement",
+            "pilot_votes_count",
         ]
         widgets = {"resolvers": forms.CheckboxSelectMultiple}
 
@@ -61,6 +71,22 @@ class StageSettingsForm(forms.ModelForm[StageSettings]):
                 "prioritised",
             ):
                 del self.fields[name]
+
+    def clean_pilot_size(self) -> int | None:
+        size: int | None = self.cleaned_data["pilot_size"]
+        settings = self.instance
+        if (
+            size is not None
+            and settings.pilot_size is None
+            and Decision.objects.filter(
+                review=settings.review_id, stage=settings.stage
+            ).exists()
+        ):
+            raise forms.ValidationError(
+                "This stage already has votes: a calibration round comes before "
+                "screening."
+            )
+        return size
 
 
 class ReasonForm(forms.ModelForm[ExclusionReason]):

@@ -93,6 +93,12 @@ class StageSettings(BaseModel):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Proportion of pilot records on which each pair agreed.",
     )
+    pilot_votes_count = models.BooleanField(
+        "pilot votes count",
+        default=True,
+        help_text="When the calibration round passes, its votes become the "
+        "reviewers' decisions on the pilot records.",
+    )
 
     class Meta:
         verbose_name_plural = "stage settings"
@@ -412,6 +418,13 @@ class PilotVote(BaseModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     vote = models.CharField(max_length=8, choices=VOTE_CHOICES)
+    reason = models.ForeignKey(
+        ExclusionReason,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         constraints = [

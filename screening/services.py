@@ -26,6 +26,7 @@ from screening.forms import StageSettingsForm
 from screening.models import (
     Decision,
     ExclusionReason,
+    PilotRound,
     PriorityTraining,
     RecordStage,
     StageSettings,
@@ -78,6 +79,16 @@ def member_role(review: Review, user: User) -> Role | None:
         .first()
     )
     return Role(role) if role else None
+
+
+def screening_open(review: Review, stage: Stage, settings: StageSettings) -> bool:
+    """Full screening is open when the stage has no calibration round (SCR-7),
+    or one of its rounds passed."""
+    if settings.pilot_size is None:
+        return True
+    return PilotRound.objects.filter(
+        review=review, stage=stage.value, passed=True
+    ).exists()
 
 
 def _screenable(review: Review, record: Record, stage: Stage) -> None:
@@ -141,6 +152,10 @@ def decision_record(
     if role is None or not role.at_least(Role.REVIEWER):
         raise ValidationError("Only the review's reviewers and leads screen records.")
     settings = settings or stage_settings(review, stage)
+    if not screening_open(review, stage, settings):
+        raise ValidationError(
+            "Screening at this stage opens once a calibration round passes."
+        )
     if vote is Vote.MAYBE and not settings.allows_maybe:
         raise ValidationError("This stage takes include or exclude, not maybe.")
     _screenable(review, record, stage)

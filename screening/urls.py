@@ -35,6 +35,14 @@ urlpatterns = [
     path(STAGE + "unblind/", views.unblind, name="unblind"),
     path(STAGE + "records/<id:record_id>/vote/", views.vote, name="vote"),
     path(STAGE + "records/<id:record_id>/resolve/", views.resolve, name="resolve"),
+    path(STAGE + "pilot/", views.pilot, name="pilot"),
+    path(STAGE + "pilot/start/", views.pilot_start, name="pilot_start"),
+    path(STAGE + "pilot/<id:pilot_id>/close/", views.pilot_close, name="pilot_close"),
+    path(
+        STAGE + "pilot/<id:pilot_id>/records/<id:record_id>/vote/",
+        views.pilot_vote,
+        name="pilot_vote",
+    ),
 ]
 
 urlpatterns += [

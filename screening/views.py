@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,7 +23,7 @@ from core.models import AuthenticatedHttpRequest, Job, User
 from core.roles import Role
 from core.uploads import upload_refusal
 from reviews.models import Review
-from screening import full_text_services, selectors, services
+from screening import full_text_services, pilot_services, selectors, services
 from screening.forms import (
     DEFAULT_SHORTCUTS,
     SHORTCUT_ACTIONS,
@@ -41,6 +41,8 @@ from screening.models import (
     ExclusionReason,
     FullText,
     HighlightTerm,
+    PilotRound,
+    PilotVote,
     PriorityTraining,
     RecordStage,
     ScreeningPreferences,
@@ -85,6 +87,7 @@ def dashboard(request: AuthenticatedHttpRequest, review_id: int) -> HttpResponse
             "progress": selectors.progress(review, stage),
             "counts": selectors.stage_counts(review, stage),
             "sees_votes": sees_votes,
+            "screening_open": services.screening_open(review, stage, settings),
             "to_resolve": selectors.listed(
                 review, stage, request.user, Show.CONFLICTS
             ).count(),
@@ -186,6 +189,9 @@ def screen(
     review = get_review_for_user(request.user, review_id, min_role=Role.REVIEWER)
     current = stage
     settings = services.stage_settings(review, current)
+    if not services.screening_open(review, current, settings):
+        messages.info(request, "Screen the calibration round first.")
+        return redirect("screening:pilot", review.pk, current)
     show, after, record_id = QueueForm(request.GET).cleaned()
     show = _allowed(review, current, request.user, show)
     record: Record | None
@@ -626,3 +632,179 @@ def full_text_assign(
                 request, f"{document.file_name} is now the PDF of record {record.pk}."
             )
     return redirect("screening:full_texts", review.pk)
+
+
+# --- Calibration rounds (SCR-7) ------------------------------------------------------
+
+
+@login_required
+@require_safe
+def pilot(
+    request: AuthenticatedHttpRequest, review_id: int, stage: Stage
+) -> HttpResponse:
+    """The stage's calibration rounds: the open round's sample to screen (own
+    votes only), progress per reviewer, and each closed round's results and
+    votes (visible to every member once closed)."""
+    review = get_review_for_user(request.user, review_id)
+    settings = services.stage_settings(review, stage)
+    rounds = pilot_services.rounds_of(review, stage)
+    current = next((r for r in rounds if r.closed_at is None), None)
+    context: dict[str, Any] = {
+        "review": review,
+        "stage": stage,
+        "stage_name": STAGE_NAMES[stage],
+        "settings": settings,
+        "current": current,
+        "open": services.screening_open(review, stage, settings),
+        "closed": [_pilot_closed(r) for r in reversed(rounds) if r.closed_at],
+    }
+    if current is not None:
+        context.update(_pilot_current(request, review, settings, current))
+    return render(request, "screening/pilot.html", context)
+
+
+def _pilot_current(
+    request: AuthenticatedHttpRequest,
+    review: Review,
+    settings: StageSettings,
+    current: PilotRound,
+) -> dict[str, Any]:
+    mine = {
+        v.record_id: v
+        for v in PilotVote.objects.filter(round=current, reviewer=request.user)
+    }
+    counts = (
+        PilotVote.objects.filter(round=current)
+        .values("reviewer__name", "reviewer__email")
+        .annotate(voted=Count("id"))
+        .order_by("reviewer__name")
+    )
+    records = list(current.records.order_by("pk"))
+    return {
+        "rows": [(record, mine.get(record.pk)) for record in records],
+        "size": len(records),
+        "counts": counts,
+        "screens": review.viewer_role in (Role.REVIEWER, Role.LEAD),
+        "reasons": ExclusionReason.objects.filter(review=review, archived=False),
+    }
+
+
+def _pilot_closed(pilot: PilotRound) -> dict[str, Any]:
+    votes: dict[int, dict[int, PilotVote]] = {}
+    for vote in PilotVote.objects.filter(round=pilot).select_related("reason"):
+        votes.setdefault(vote.record_id, {})[vote.reviewer_id] = vote
+    voters = User.objects.filter(
+        pk__in={pk for by in votes.values() for pk in by}
+    ).order_by("name")
+    users = {u.pk: u for u in voters}
+    records = pilot.records.order_by("pk")
+    return {
+        "round": pilot,
+        "voters": voters,
+        "results": [
+            {**r, "a": users.get(r["a"]), "b": users.get(r["b"])} for r in pilot.results
+        ],
+        "rows": [
+            (
+                record,
+                [votes.get(record.pk, {}).get(u.pk) for u in voters],
+                len({v.vote for v in votes.get(record.pk, {}).values()}) > 1,
+            )
+            for record in records
+        ],
+    }
+
+
+@login_required
+@require_POST
+def pilot_vote(
+    request: AuthenticatedHttpRequest,
+    review_id: int,
+    stage: Stage,
+    pilot_id: int,
+    record_id: int,
+) -> HttpResponse:
+    review = get_review_for_user(request.user, review_id, min_role=Role.REVIEWER)
+    current = get_object_or_404(PilotRound, pk=pilot_id, review=review, stage=stage)
+    record = get_object_or_404(current.records, pk=record_id)
+    form = DecisionForm(request.POST, review=review)
+    error, vote = "", None
+    try:
+        if not form.is_valid():
+            raise ValidationError("Choose include, exclude or maybe.")
+        vote = pilot_services.pilot_vote(
+            pilot=current,
+            record=record,
+            reviewer=request.user,
+            vote=Vote(form.cleaned_data["vote"]),
+            reason=form.cleaned_data["reason"],
+        )
+    except ValidationError as failure:
+        error = _errors(failure)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect(
+            reverse("screening:pilot", args=[review.pk, stage]) + f"#pilot-{record.pk}"
+        )
+    if vote is None:
+        vote = PilotVote.objects.filter(
+            round=current, record=record, reviewer=request.user
+        ).first()
+    context = {
+        "review": review,
+        "stage": stage,
+        "current": current,
+        "record": record,
+        "vote": vote,
+        "error": error,
+        "screens": True,
+        "settings": services.stage_settings(review, stage),
+        "reasons": ExclusionReason.objects.filter(review=review, archived=False),
+    }
+    return render(request, "screening/pilot.html#pilot-row", context)
+
+
+@login_required
+@require_POST
+def pilot_start(
+    request: AuthenticatedHttpRequest, review_id: int, stage: Stage
+) -> HttpResponse:
+    review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
+    try:
+        started = pilot_services.pilot_start(
+            review=review, stage=stage, actor=request.user
+        )
+    except ValidationError as failure:
+        messages.error(request, _errors(failure))
+    else:
+        messages.success(
+            request,
+            f"Calibration round {started.number} drawn: every reviewer screens it.",
+        )
+    return redirect("screening:pilot", review.pk, stage)
+
+
+@login_required
+@require_POST
+def pilot_close(
+    request: AuthenticatedHttpRequest, review_id: int, stage: Stage, pilot_id: int
+) -> HttpResponse:
+    review = get_review_for_user(request.user, review_id, min_role=Role.LEAD)
+    current = get_object_or_404(PilotRound, pk=pilot_id, review=review, stage=stage)
+    try:
+        closed = pilot_services.pilot_close(pilot=current, actor=request.user)
+    except ValidationError as failure:
+        messages.error(request, _errors(failure))
+    else:
+        if closed.passed:
+            messages.success(
+                request, f"Round {closed.number} passed: screening is open."
+            )
+        else:
+            messages.warning(
+                request,
+                f"Round {closed.number} did not reach the agreement needed: "
+                "clarify the criteria with the team and draw a new round.",
+            )
+    return redirect("screening:pilot", review.pk, stage)

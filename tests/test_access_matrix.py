@@ -20,7 +20,13 @@ from django.utils import timezone
 from core.models import AuditEvent, Job, User
 from core.roles import Role
 from reviews.models import Invitation, Review
-from screening.models import ExclusionReason, FullText, HighlightTerm, RecordStage
+from screening.models import (
+    ExclusionReason,
+    FullText,
+    HighlightTerm,
+    PilotRound,
+    RecordStage,
+)
 from searches.models import DuplicatePair, Merge, Search
 from searches.services import search_file_create
 from tests.conftest import client_for
@@ -101,6 +107,10 @@ ACCESS: dict[str, tuple[str, set[str]]] = {
     "screening:full_text_upload": (REVIEWER, {POST}),
     "screening:full_texts": (LEAD, {GET, POST}),
     "screening:full_text_assign": (LEAD, {POST}),
+    "screening:pilot": (MEMBER, {GET}),
+    "screening:pilot_start": (LEAD, {POST}),
+    "screening:pilot_close": (LEAD, {POST}),
+    "screening:pilot_vote": (REVIEWER, {POST}),
 }
 # POSTs that need more than the URL's access class: (name) -> who gets what.
 STRICTER_POST: dict[str, dict[str, set[int]]] = {
@@ -210,6 +220,14 @@ def scene(
         sha256="0" * 64,
         size=13,
     )
+    pilot = PilotRound.objects.create(
+        review=review,
+        stage="title_abstract",
+        number=1,
+        kappa_needed=0.6,
+        agreement_needed=0.8,
+    )
+    pilot.records.add(record)
     values = {
         "review_id": review.pk,
         "membership_id": target,
@@ -224,6 +242,7 @@ def scene(
         "reason_id": reason.pk,
         "term_id": term.pk,
         "full_text_id": FullText.objects.get(record=record).pk,
+        "pilot_id": pilot.pk,
         "uidb64": "MQ",
         "object_id": "1",
         "id": "1",

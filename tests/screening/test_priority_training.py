@@ -225,7 +225,13 @@ def test_turning_prioritisation_on_asks_for_a_training(
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(lead).post(
             url,
-            {"reviewers_required": 2, "maybe_rule": "as_include", "prioritised": "on"},
+            {
+                "reviewers_required": 2,
+                "maybe_rule": "as_include",
+                "prioritised": "on",
+                "pilot_kappa": 0.6,
+                "pilot_agreement": 0.8,
+            },
         )
     assert response.status_code == 302
     assert StageSettings.objects.get(review=review, stage=TA).prioritised
