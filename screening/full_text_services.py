@@ -11,19 +11,21 @@ import hashlib
 import uuid
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from core.audit import audit_event_create
 from core.models import Job, User
 from core.roles import Role
-from core.services import job_create, job_fail, job_progress, job_start, job_succeed
+from core.services import job_create, job_fail, job_start, job_succeed
 from reviews.models import Review
 from screening.fulltext_matching import (
     FileStatus,
@@ -156,12 +158,26 @@ def full_text_zip_run(*, review_id: int, job_id: int) -> dict[str, int]:
     """Match every PDF of the job's ZIP to a record: matched files become the
     record's full text (unless it has one), the others are kept unmatched with
     their candidates for a lead to match by hand. A ZIP that breaks a limit or
-    is corrupt is refused whole: nothing is stored."""
-    job = Job.objects.get(pk=job_id)
+    is corrupt is refused whole: nothing is stored.
+
+    Safe to deliver twice (acks_late): the rows, their audit and the job's
+    success commit together, so a delivery after that finds the job finished
+    and does nothing; one running alongside stores nothing. A job left running
+    by a dead worker runs again (job_start's convention)."""
     if not job_start(job_id=job_id):
+        _zip_leftover_delete(job_id)
         return {}
+    job = Job.objects.select_related("created_by").get(pk=job_id)
     review = Review.objects.get(pk=review_id)
     path, name = job.params["path"], job.params["name"]
+    if not default_storage.exists(path):
+        # An earlier delivery of this task ended and deleted it; job_fail
+        # leaves a job that succeeded as it is.
+        job_fail(
+            job_id=job_id,
+            error=f"{name}: the uploaded ZIP is no longer stored; upload it again.",
+        )
+        return {}
     try:
         with default_storage.open(path, "rb") as binary, zipfile.ZipFile(binary) as zf:
             files = list(
@@ -176,127 +192,203 @@ def full_text_zip_run(*, review_id: int, job_id: int) -> dict[str, int]:
         job_fail(job_id=job_id, error=f"{name}: {error}")
         default_storage.delete(path)
         return {}
-    job_progress(job_id=job_id, done=0, total=len(files), message="Reading the PDFs")
+    _zip_progress(job_id, done=0, total=len(files), message="Reading the PDFs")
 
     def counted() -> Iterator[tuple[str, bytes]]:
         for done, item in enumerate(files, start=1):
             if done % 10 == 0:
-                job_progress(job_id=job_id, done=done)
+                _zip_progress(job_id, done=done, message="Reading the PDFs")
             yield item
 
     try:
         report = match_pdfs(counted(), _record_keys(review))
+        _zip_progress(job_id, done=len(files), message="Storing the PDFs")
         counts = _zip_store(review, job, files, report)
     finally:
         default_storage.delete(path)
-    job_succeed(
-        job_id=job_id,
-        message=(
-            f"{counts['matched']} PDFs matched, {counts['by_hand']} to match by hand"
-            + (
-                f", {counts['not_pdf']} files that are not PDFs"
-                if counts["not_pdf"]
-                else ""
-            )
-        ),
-    )
     return counts
+
+
+def _zip_progress(
+    job_id: int, *, done: int, message: str, total: int | None = None
+) -> None:
+    """job_progress for a job still running: a second delivery of the task must
+    not write over the message of a job the first one finished."""
+    fields: dict[str, Any] = {
+        "done": done,
+        "message": message,
+        "updated_at": timezone.now(),
+    }
+    if total is not None:
+        fields["total"] = total
+    Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(**fields)
+
+
+def _zip_leftover_delete(job_id: int) -> None:
+    """A delivery after the job ended: remove the ZIP if a worker died between
+    committing the job and deleting it."""
+    params = Job.objects.filter(pk=job_id).values_list("params", flat=True).first()
+    if params and params.get("path"):
+        default_storage.delete(params["path"])
+
+
+def _zip_message(counts: dict[str, int]) -> str:
+    message = f"{counts['matched']} PDFs matched, {counts['by_hand']} to match by hand"
+    if counts["not_pdf"]:
+        message += f", {counts['not_pdf']} files that are not PDFs"
+    return message
+
+
+HAS_PDF_NOTE = "The record it matches already has a PDF."
+GONE_NOTE = "The record it matches is no longer in the review."
+
+
+@dataclass(slots=True)
+class _Written:
+    """A PDF of the ZIP already in storage; its row is saved with the others."""
+
+    row: FullText  # unsaved, filled in as an unmatched PDF
+    record_id: int | None  # the record it matched, if any
+    how: FullText.Matched | None
 
 
 def _zip_store(
     review: Review, job: Job, files: list[tuple[str, bytes]], report: MatchReport
 ) -> dict[str, int]:
-    """Store the matched and unmatched PDFs in one transaction; if it fails, the
-    files already written go too (nothing half-stored)."""
-    counts = {"matched": 0, "by_hand": 0, "not_pdf": 0}
-    actor, name = job.created_by, job.params["name"]
-    written: list[str] = []
+    """Store the ZIP whole or not at all: the files are written first, with no
+    transaction open (slow, and on SQLite a transaction holds the database's
+    write lock, so screening votes would wait); then one short transaction
+    saves the rows. If it fails, or another delivery stored this ZIP, the
+    files written here are deleted. Empty when another delivery did."""
+    not_pdf = sum(m.status == FileStatus.NOT_PDF for m in report.files)
+    written = _zip_files_write(review, job, files, report)
     try:
-        with transaction.atomic():
-            _zip_store_rows(review, job, files, report, counts, written)
-            audit_event_create(
-                actor=actor,
-                verb="screening.full_text_zip",
-                target=job,
-                review_id=review.pk,
-                after={"file": name, **counts},
-            )
+        counts = _zip_rows_save(review, job, written, not_pdf)
     except BaseException:
-        for stored in written:
-            default_storage.delete(stored)
+        _files_delete(written)
         raise
+    if counts is None:
+        _files_delete(written)
+        return {}
     return counts
 
 
-def _zip_store_rows(
-    review: Review,
-    job: Job,
-    files: list[tuple[str, bytes]],
-    report: MatchReport,
-    counts: dict[str, int],
-    written: list[str],
-) -> None:
-    actor = job.created_by
-    # Locked, so a PDF uploaded on a record meanwhile is kept, not replaced.
-    has_pdf = set(
-        FullText.objects.select_for_update()
-        .filter(review=review, record__isnull=False)
-        .values_list("record_id", flat=True)
-    )
-    for match in report.files:
-        file_name, data = files[match.index]
-        if match.status == FileStatus.NOT_PDF:
-            counts["not_pdf"] += 1
-            continue
-        matched = match.status == FileStatus.MATCHED and match.method is not None
-        record_id = match.record_id if matched else None
-        if record_id is not None and match.method and record_id not in has_pdf:
-            attached = full_text_attach(
-                review=review,
-                record=Record.objects.get(pk=record_id),
-                actor=None,
-                name=file_name,
-                data=data,
-                matched_by=FullText.Matched(match.method.value),
-            )
-            written.append(attached.file.name)
-            has_pdf.add(record_id)
-            counts["matched"] += 1
-            continue
-        note, candidates = match.reason, [c.record_id for c in match.candidates]
-        if match.record_id is not None:
-            # Matched, but the record has a PDF (or an earlier file took it).
-            candidates = [match.record_id, *candidates]
+def _files_delete(written: list[_Written]) -> None:
+    for item in written:
+        default_storage.delete(item.row.file.name)
+
+
+def _zip_files_write(
+    review: Review, job: Job, files: list[tuple[str, bytes]], report: MatchReport
+) -> list[_Written]:
+    """Write each PDF to storage, as an unmatched PDF until the transaction
+    knows whether its record is still without one."""
+    written: list[_Written] = []
+    try:
+        for match in report.files:
+            if match.status == FileStatus.NOT_PDF:
+                continue
+            file_name, data = files[match.index]
+            matched = match.status == FileStatus.MATCHED and match.method is not None
+            record_id = match.record_id if matched else None
+            note, candidates = match.reason, [c.record_id for c in match.candidates]
+            if match.record_id is not None:
+                # Its record first, for the lead matching it by hand.
+                candidates = [match.record_id, *candidates]
             if record_id is not None:
-                note = "The record it matches already has a PDF."
-        kept = _unmatched_store(review, file_name, data, candidates, note, actor)
-        written.append(kept.file.name)
-        counts["by_hand"] += 1
+                pdf_checked(file_name, data)
+            row = FullText(
+                review=review,
+                record=None,
+                file_name=file_name[:255],
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+                candidates=list(dict.fromkeys(candidates))[:3],
+                note=note[:255],
+                uploaded_by=job.created_by,
+            )
+            stem = f"unmatched-{uuid.uuid4().hex}" if record_id is None else record_id
+            row.file.save(f"{stem}.pdf", ContentFile(data), save=False)
+            how = None
+            if record_id is not None and match.method is not None:
+                how = FullText.Matched(match.method.value)
+            written.append(_Written(row, record_id, how))
+    except BaseException:
+        _files_delete(written)
+        raise
+    return written
 
 
-def _unmatched_store(
-    review: Review,
-    name: str,
-    data: bytes,
-    candidates: list[int],
-    note: str,
-    actor: User | None,
-) -> FullText:
-    full_text = FullText(
-        review=review,
-        record=None,
-        file_name=name[:255],
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        candidates=list(dict.fromkeys(candidates))[:3],
-        note=note[:255],
-        uploaded_by=actor,
-    )
-    full_text.file.save(
-        f"unmatched-{uuid.uuid4().hex}.pdf", ContentFile(data), save=False
-    )
-    full_text.save()
-    return full_text
+def _zip_rows_save(
+    review: Review, job: Job, written: list[_Written], not_pdf: int
+) -> dict[str, int] | None:
+    """The rows, their audit and the job's success in one short transaction;
+    None (nothing saved) when the job is no longer running."""
+    with transaction.atomic():
+        # Locked so that two deliveries of the task cannot both store the ZIP.
+        running = (
+            Job.objects.select_for_update()
+            .filter(pk=job.pk, status=Job.Status.RUNNING)
+            .exists()
+        )
+        if not running:
+            return None
+        wanted = {w.record_id for w in written if w.record_id is not None}
+        # Locked, so a PDF uploaded on a record meanwhile is kept, not replaced.
+        has_pdf = set(
+            FullText.objects.select_for_update()
+            .filter(record_id__in=wanted)
+            .values_list("record_id", flat=True)
+        )
+        present = set(
+            Record.objects.filter(review=review, pk__in=wanted).values_list(
+                "pk", flat=True
+            )
+        )
+        free = present - has_pdf
+        attached: list[FullText] = []
+        for item in written:
+            row = item.row
+            if item.record_id in free and item.how is not None:
+                free.discard(item.record_id)
+                row.record_id, row.matched_by = item.record_id, item.how
+                row.candidates, row.note, row.uploaded_by = [], "", None
+                attached.append(row)
+            elif item.record_id is not None:
+                # Its file stays, unmatched: the lead may still prefer it to
+                # the PDF the record got meanwhile, and nothing is lost.
+                in_review = item.record_id in present
+                row.note = HAS_PDF_NOTE if in_review else GONE_NOTE
+        FullText.objects.bulk_create([w.row for w in written])
+        for row in attached:
+            # As full_text_attach audits a PDF it adds.
+            audit_event_create(
+                actor=None,
+                verb="screening.full_text_added",
+                target=row,
+                review_id=review.pk,
+                after={
+                    "file": row.file_name,
+                    "record": row.record_id,
+                    "how": row.matched_by,
+                },
+            )
+        counts = {
+            "matched": len(attached),
+            "by_hand": len(written) - len(attached),
+            "not_pdf": not_pdf,
+        }
+        audit_event_create(
+            actor=job.created_by,
+            verb="screening.full_text_zip",
+            target=job,
+            review_id=review.pk,
+            after={"file": job.params["name"], **counts},
+        )
+        # Inside the transaction: a later delivery must see the job finished
+        # exactly when the rows exist.
+        job_succeed(job_id=job.pk, message=_zip_message(counts))
+    return counts
 
 
 @transaction.atomic
