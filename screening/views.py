@@ -259,7 +259,10 @@ def vote(
         # The same record again, with the problem named above the buttons.
         if not request.htmx:
             messages.error(request, error)
-            return redirect(_screen_url(review, current, show, record=record.pk))
+            # Back to the same record, unless it left the stage (merged away).
+            still = selectors.screenable(review, current).filter(pk=record.pk).exists()
+            target = record.pk if still else None
+            return redirect(_screen_url(review, current, show, record=target))
         context = _card(request, review, current, settings, record, show, error=error)
         return _render_card(request, context)
     following = selectors.next_record(

@@ -622,3 +622,17 @@ def test_keywords_are_escaped_once(review: Review, reviewer_a: User) -> None:
     body = client_for(reviewer_a).get(_screen_url(review)).content.decode()
     assert "Parkinson&#x27;s disease" in body and "&amp;#x27;" not in body
     assert '<mark class="hl-include" data-hl="include">pain</mark> &amp; mood' in body
+
+
+def test_a_refused_vote_without_javascript_on_a_merged_record_lands_on_the_queue(
+    review: Review, records: list[Record], reviewer_a: User
+) -> None:
+    merged = records[1]
+    merged.duplicate_of = records[0]
+    merged.save(update_fields=["duplicate_of"])
+    client = client_for(reviewer_a)
+    response = client.post(_vote_url(review, merged), {"vote": "include"})
+    assert response.status_code == 302 and "record=" not in response.url
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert "merged into another as a duplicate" in page.text
