@@ -267,6 +267,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.sessions_clear",
         "schedule": 24 * 3600,
     },
+    # Prioritised queues whose pool grew (an import) or whose request was lost.
+    "prioritisation-sweep": {
+        "task": "screening.tasks.priority_sweep",
+        "schedule": 10 * 60,
+    },
 }
 
 # --- UI ---------------------------------------------------------------------

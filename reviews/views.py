@@ -37,8 +37,16 @@ def _attempt(request: HttpRequest, action: Callable[[], object], success: str) -
     return True
 
 
-# Audit events whose details would unblind screening (who voted which way).
-SEALED_VERBS = frozenset({"screening.voted"})
+# Audit events whose details would unblind screening (who voted which way):
+# votes cast, withdrawn, imported, and calibration votes before the round closes.
+SEALED_VERBS = frozenset(
+    {
+        "screening.voted",
+        "screening.vote_withdrawn",
+        "screening.vote_imported",
+        "screening.pilot_voted",
+    }
+)
 
 
 @login_required

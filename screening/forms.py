@@ -11,6 +11,7 @@ from screening.models import (
     Decision,
     ExclusionReason,
     HighlightTerm,
+    PilotRound,
     RecordStage,
     StageSettings,
 )
@@ -36,6 +37,7 @@ DEFAULT_SHORTCUTS = {
     "note": "t",
 }
 RESERVED_KEYS = set("123456789")  # the exclusion reasons, in order
+PILOT_MAX = 200  # closing carries every vote over within one request
 
 
 class StageSettingsForm(forms.ModelForm[StageSettings]):
@@ -75,6 +77,17 @@ class StageSettingsForm(forms.ModelForm[StageSettings]):
     def clean_pilot_size(self) -> int | None:
         size: int | None = self.cleaned_data["pilot_size"]
         settings = self.instance
+        rounds = PilotRound.objects.filter(
+            review=settings.review_id, stage=settings.stage
+        )
+        if size is not None and size > PILOT_MAX:
+            raise forms.ValidationError(
+                f"A calibration round is a sample: at most {PILOT_MAX} records."
+            )
+        if size is None and rounds.filter(closed_at=None).exists():
+            raise forms.ValidationError(
+                "A calibration round is open: close it before removing calibration."
+            )
         if (
             size is not None
             and settings.pilot_size is None

@@ -75,6 +75,8 @@ def full_text_attach(
     if record.review_id != review.pk:
         raise ValidationError("This record is not in this review.")
     pdf_checked(name, data)
+    # Lock the record: two PDFs arriving at once (an upload, a ZIP) take turns.
+    list(Record.objects.select_for_update().filter(pk=record.pk).values_list("pk"))
     existing = FullText.objects.select_for_update().filter(record=record).first()
     before = {"file": existing.file_name} if existing else None
     if existing is not None:
@@ -334,15 +336,18 @@ def _zip_rows_save(
         if not running:
             return None
         wanted = {w.record_id for w in written if w.record_id is not None}
-        # Locked, so a PDF uploaded on a record meanwhile is kept, not replaced.
-        has_pdf = set(
-            FullText.objects.select_for_update()
-            .filter(record_id__in=wanted)
-            .values_list("record_id", flat=True)
-        )
+        # The records are locked (as full_text_attach and full_text_assign lock
+        # theirs), so a PDF cannot arrive on one of them until this commits: a
+        # row that does not exist yet cannot be locked. Merged records are out.
         present = set(
-            Record.objects.filter(review=review, pk__in=wanted).values_list(
-                "pk", flat=True
+            Record.objects.unique(review.pk)
+            .select_for_update(of=("self",))
+            .filter(pk__in=wanted)
+            .values_list("pk", flat=True)
+        )
+        has_pdf = set(
+            FullText.objects.filter(record_id__in=wanted).values_list(
+                "record_id", flat=True
             )
         )
         free = present - has_pdf
@@ -402,6 +407,9 @@ def full_text_assign(
         raise ValidationError("This PDF or record is not in this review.")
     if full_text.record_id is not None:
         raise ValidationError("This PDF is already matched.")
+    Record.objects.select_for_update().filter(
+        pk=record.pk
+    ).exists()  # see _zip_rows_save
     if FullText.objects.filter(record=record).exists():
         raise ValidationError("That record already has a PDF.")
     full_text.record, full_text.matched_by = record, FullText.Matched.PERSON

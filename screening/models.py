@@ -326,6 +326,7 @@ class PriorityTraining(BaseModel):
     )
     requested_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)  # set while training
+    rerun = models.BooleanField(default=False)  # asked for while training
     trained_at = models.DateTimeField(null=True, blank=True)
     labelled = models.PositiveIntegerField(default=0)
     relevant = models.PositiveIntegerField(default=0)

@@ -18,6 +18,8 @@ from itertools import combinations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from core.audit import audit_event_create
@@ -26,6 +28,7 @@ from core.roles import Role
 from reviews.models import Review
 from screening.agreement import agreement
 from screening.models import (
+    Decision,
     ExclusionReason,
     PilotRound,
     PilotVote,
@@ -203,17 +206,14 @@ def pilot_close(*, pilot: PilotRound, actor: User) -> PilotRound:
     pilot = PilotRound.objects.select_for_update().get(pk=pilot.pk)
     if pilot.closed_at is not None:
         raise ValidationError("This calibration round is already closed.")
+    settings = stage_settings(review, Stage(pilot.stage))
+    _coverage_checked(pilot, settings)
     results = pair_results(pilot)
-    if not results:
-        raise ValidationError(
-            "Two reviewers must screen pilot records before the round can close."
-        )
     pilot.closed_at = timezone.now()
     pilot.passed = all(r.passed for r in results)
     pilot.results = [asdict(r) for r in results]
     pilot.save()
     carried = skipped = 0
-    settings = stage_settings(review, Stage(pilot.stage))
     if pilot.passed and settings.pilot_votes_count:
         carried, skipped = _votes_carry_over(pilot)
     audit_event_create(
@@ -229,7 +229,35 @@ def pilot_close(*, pilot: PilotRound, actor: User) -> PilotRound:
             "votes_not_carried_over": skipped,
         },
     )
+    pilot.votes_not_carried_over = skipped  # type: ignore[attr-defined]
     return pilot
+
+
+def votes_needed(settings: StageSettings) -> int:
+    """Votes every pilot record needs before the round closes: two, for the
+    agreement to cover the whole sample; as many as the stage requires when
+    the votes will become decisions (so every carried-over record is settled,
+    never left open for a reviewer who saw the votes on the pilot page)."""
+    needed = max(2, settings.reviewers_required)
+    return needed if settings.pilot_votes_count else 2
+
+
+def _coverage_checked(pilot: PilotRound, settings: StageSettings) -> None:
+    needed = votes_needed(settings)
+    votes = dict(
+        PilotVote.objects.filter(round=pilot)
+        .values("record_id")
+        .annotate(n=Count("id"))
+        .values_list("record_id", "n")
+    )
+    sample = pilot.records.values_list("pk", flat=True)
+    short = sum(votes.get(pk, 0) < needed for pk in sample)
+    if short:
+        raise ValidationError(
+            f"Every pilot record needs votes from {needed} reviewers before the "
+            f"round closes: {short} record{pluralize(short)} "
+            f"{'has' if short == 1 else 'have'} fewer."
+        )
 
 
 def _votes_carry_over(pilot: PilotRound) -> tuple[int, int]:
@@ -242,7 +270,16 @@ def _votes_carry_over(pilot: PilotRound) -> tuple[int, int]:
         .select_related("record", "reviewer", "reason")
         .order_by("record_id", "created_at", "pk")
     )
+    decided = set(
+        Decision.objects.filter(
+            review=pilot.review, stage=pilot.stage, record__in=pilot.records.all()
+        ).values_list("record_id", "reviewer_id")
+    )
     for vote in votes:
+        if (vote.record_id, vote.reviewer_id) in decided:
+            # A real vote cast meanwhile is never overwritten (SCR-5).
+            skipped += 1
+            continue
         try:
             with transaction.atomic():
                 decision_record(

@@ -17,18 +17,24 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from datetime import timedelta
+import zipfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 from scipy import sparse
 
 from reviews.models import Review
-from screening.models import PriorityScore, PriorityTraining, RecordStage
+from screening.models import (
+    PriorityScore,
+    PriorityTraining,
+    RecordStage,
+    StageSettings,
+)
 from screening.prioritisation import (
     Ranking,
     Vectorised,
@@ -43,10 +49,10 @@ from searches.querysets import RecordQuerySet
 
 log = logging.getLogger(__name__)
 
-CLAIM_STALE = timedelta(
-    minutes=30
-)  # a training claimed longer ago died with its worker
+# A claim older than the task's hard time limit (1900 s) died with its worker.
+CLAIM_STALE = timedelta(minutes=35)
 SCORE_BATCH = 5000
+FEATURES_VERSION = 1  # bump when vectorise() changes: cached features go stale
 
 
 def retrain_every(labelled: int) -> int:
@@ -64,56 +70,106 @@ def priority_retrain_run(*, review_id: int) -> PriorityTraining | None:
     review = Review.objects.filter(pk=review_id).first()
     if review is None or not _prioritised(review):
         return None
-    training, _ = PriorityTraining.objects.get_or_create(review=review)
-    started = timezone.now()
-    claimed = (
-        PriorityTraining.objects.filter(pk=training.pk)
-        .filter(Q(started_at=None) | Q(started_at__lt=started - CLAIM_STALE))
-        .update(started_at=started)
-    )
-    if not claimed:
-        return None  # the running training re-runs if asked meanwhile
+    started = _claim(review)
+    if started is None:
+        return None  # the running training runs again when it ends
     trained = False
     try:
-        trained = _train(review, training)
+        trained = _train(review)
     except Exception as error:
         log.exception("Prioritisation of review %s failed", review_id)
-        PriorityTraining.objects.filter(pk=training.pk).update(error=str(error)[:500])
+        PriorityTraining.objects.filter(review=review).update(error=str(error)[:500])
         raise
     finally:
-        PriorityTraining.objects.filter(pk=training.pk).update(started_at=None)
-    training.refresh_from_db()
-    if training.requested_at and training.requested_at > started:
-        priority_retrain_enqueue(review_id)  # outcomes arrived while it trained
+        again = _release(review, started)
+    if again:
+        priority_retrain_enqueue(review_id)  # asked for while it trained
+    training = PriorityTraining.objects.get(review=review)
     return training if trained else None
+
+
+@transaction.atomic
+def _claim(review: Review) -> datetime | None:
+    """Take the review's training, or, when another runs, ask it to run again
+    (so a request refused here is never lost). The claim's time, or None."""
+    PriorityTraining.objects.get_or_create(review=review)
+    training = PriorityTraining.objects.select_for_update().get(review=review)
+    now = timezone.now()
+    if training.started_at and training.started_at > now - CLAIM_STALE:
+        training.rerun = True
+        training.save(update_fields=["rerun"])
+        return None
+    training.started_at, training.rerun = now, False
+    training.save(update_fields=["started_at", "rerun"])
+    return now
+
+
+@transaction.atomic
+def _release(review: Review, started: datetime) -> bool:
+    """End this training's claim (never a newer one's); whether to run again."""
+    training = PriorityTraining.objects.select_for_update().get(review=review)
+    if training.started_at != started:
+        return False  # taken over as stale: the new claim owns the re-run
+    again = training.rerun or bool(
+        training.requested_at and training.requested_at > started
+    )
+    training.started_at, training.rerun = None, False
+    training.save(update_fields=["started_at", "rerun"])
+    return again
+
+
+def reviews_behind() -> list[int]:
+    """Prioritised reviews whose scores lag: never trained, a request after the
+    last training (lost with a dead worker), or records imported or merged
+    since (the pool no longer matches what was scored)."""
+    behind = []
+    for review_id in StageSettings.objects.filter(
+        stage=Stage.TITLE_ABSTRACT.value, prioritised=True
+    ).values_list("review_id", flat=True):
+        training = PriorityTraining.objects.filter(review_id=review_id).first()
+        if training is None or training.trained_at is None:
+            behind.append(review_id)
+            continue
+        if training.started_at is not None:
+            continue  # running
+        review = Review(pk=review_id)
+        pool = screenable(review, Stage.TITLE_ABSTRACT).count()
+        asked = training.requested_at and training.requested_at > training.trained_at
+        if asked or pool != training.labelled + training.scored:
+            behind.append(review_id)
+    return behind
 
 
 def _prioritised(review: Review) -> bool:
     return stage_settings(review, Stage.TITLE_ABSTRACT).prioritised
 
 
-def _train(review: Review, training: PriorityTraining) -> bool:
+def _train(review: Review) -> bool:
     clock = time.perf_counter()
-    outcomes = dict(
-        RecordStage.objects.filter(
-            review=review,
-            stage=Stage.TITLE_ABSTRACT.value,
-            status__in=[Outcome.INCLUDED.value, Outcome.EXCLUDED.value],
-        ).values_list("record_id", "status")
-    )
-    has_scores = PriorityScore.objects.filter(review=review).exists()
-    new = abs(len(outcomes) - training.labelled)
-    if training.trained_at and has_scores and new < retrain_every(training.labelled):
-        return False
+    training = PriorityTraining.objects.get(review=review)
     pool = screenable(review, Stage.TITLE_ABSTRACT)
     ids = np.fromiter(pool.order_by("pk").values_list("pk", flat=True), np.int64)
-    vectorised = _pool_features(review, pool, ids)
     position = {int(pk): i for i, pk in enumerate(ids)}
+    outcomes = RecordStage.objects.filter(
+        review=review,
+        stage=Stage.TITLE_ABSTRACT.value,
+        status__in=[Outcome.INCLUDED.value, Outcome.EXCLUDED.value],
+    ).values_list("record_id", "status")
     labels = {
         position[pk]: status == Outcome.INCLUDED.value
-        for pk, status in outcomes.items()
-        if pk in position
+        for pk, status in outcomes
+        if pk in position  # not a record merged away
     }
+    unchanged_pool = len(ids) == training.labelled + training.scored
+    new = abs(len(labels) - training.labelled)
+    if (
+        training.trained_at
+        and unchanged_pool
+        and PriorityScore.objects.filter(review=review).exists()
+        and new < retrain_every(training.labelled)
+    ):
+        return False
+    vectorised = _pool_features(review, pool, ids)
     ranking = ranking_from_matrix(vectorised, labels)
     _scores_write(review, ids, ranking)
     PriorityTraining.objects.filter(pk=training.pk).update(
@@ -147,7 +203,9 @@ def _pool_features(review: Review, pool: RecordQuerySet, ids: np.ndarray) -> Vec
     """The pool's features from the cache when the pool is unchanged (same
     records, none edited since), else vectorised afresh and cached."""
     edited = pool.aggregate(last=Max("updated_at"))["last"]
-    signature = hashlib.sha256(ids.tobytes() + str(edited).encode()).hexdigest()
+    # The features change with the pool, an edited record, or the vectoriser.
+    key = ids.tobytes() + f"{edited}|{FEATURES_VERSION}".encode()
+    signature = hashlib.sha256(key).hexdigest()
     path = _cache_path(review)
     cached = _cache_read(path, signature)
     if cached is not None:
@@ -173,8 +231,8 @@ def _cache_read(path: Path, signature: str) -> Vectorised | None:
                 (saved["data"], saved["indices"], saved["indptr"]),
                 shape=tuple(saved["shape"]),
             )
-    except (OSError, KeyError, ValueError):
-        return None  # none yet, or unreadable: vectorise again
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None  # none yet, or unreadable (truncated): vectorise again
     return Vectorised(matrix)
 
 

@@ -268,7 +268,21 @@ def priority_retrain_request(*, review_id: int) -> None:
     training, _ = PriorityTraining.objects.get_or_create(review_id=review_id)
     training.requested_at = timezone.now()
     training.save(update_fields=["requested_at"])
-    transaction.on_commit(lambda: priority_retrain_enqueue(review_id))
+    # One task per review and transaction (closing a calibration round may
+    # settle a hundred records at once).
+    pending = transaction.get_connection().run_on_commit
+    if not any(
+        isinstance(f, _Enqueue) and f.review_id == review_id for _, f, _ in pending
+    ):
+        transaction.on_commit(_Enqueue(review_id))
+
+
+@dataclass(frozen=True, slots=True)
+class _Enqueue:
+    review_id: int
+
+    def __call__(self) -> None:
+        priority_retrain_enqueue(self.review_id)
 
 
 def priority_retrain_enqueue(review_id: int) -> None:

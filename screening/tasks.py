@@ -23,3 +23,12 @@ def priority_retrain(*, review_id: int) -> None:
     from screening import priority_services  # scikit-learn loads in the worker only
 
     priority_services.priority_retrain_run(review_id=review_id)
+
+
+@shared_task(acks_late=True)
+def priority_sweep() -> None:
+    """Retrain the prioritised queues that are behind (see priority_services)."""
+    from screening import priority_services
+
+    for review_id in priority_services.reviews_behind():
+        priority_retrain.delay(review_id=review_id)

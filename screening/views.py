@@ -7,6 +7,7 @@ services.decisions_visible), never only in templates.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
@@ -683,7 +685,15 @@ def _pilot_current(
         .order_by("reviewer__name")
     )
     records = list(current.records.order_by("pk"))
+    with_pdf: set[int] = set()
+    if current.stage == Stage.FULL_TEXT:
+        with_pdf = set(
+            FullText.objects.filter(record__in=records).values_list(
+                "record_id", flat=True
+            )
+        )
     return {
+        "with_pdf": with_pdf,
         "rows": [(record, mine.get(record.pk)) for record in records],
         "size": len(records),
         "counts": counts,
@@ -701,6 +711,7 @@ def _pilot_closed(pilot: PilotRound) -> dict[str, Any]:
     ).order_by("name")
     users = {u.pk: u for u in voters}
     records = pilot.records.order_by("pk")
+    full_text = pilot.stage == Stage.FULL_TEXT
     return {
         "round": pilot,
         "voters": voters,
@@ -711,11 +722,23 @@ def _pilot_closed(pilot: PilotRound) -> dict[str, Any]:
             (
                 record,
                 [votes.get(record.pk, {}).get(u.pk) for u in voters],
-                len({v.vote for v in votes.get(record.pk, {}).values()}) > 1,
+                _differ(votes.get(record.pk, {}).values(), full_text=full_text),
             )
             for record in records
         ],
     }
+
+
+def _differ(votes: Iterable[PilotVote], *, full_text: bool) -> bool:
+    """Whether the votes disagree as the agreement counts them: maybe as
+    include; at full text, two exclusions for different reasons too (SCR-4)."""
+    seen = {
+        (Vote.INCLUDE.value, None)
+        if v.vote == Vote.MAYBE
+        else (v.vote, v.reason_id if full_text else None)
+        for v in votes
+    }
+    return len(seen) > 1
 
 
 @login_required
@@ -734,7 +757,11 @@ def pilot_vote(
     error, vote = "", None
     try:
         if not form.is_valid():
-            raise ValidationError("Choose include, exclude or maybe.")
+            raise ValidationError(
+                "Choose a reason from the list."
+                if "reason" in form.errors
+                else "Choose include, exclude or maybe."
+            )
         vote = pilot_services.pilot_vote(
             pilot=current,
             record=record,
@@ -762,6 +789,9 @@ def pilot_vote(
         "vote": vote,
         "error": error,
         "screens": True,
+        "with_pdf": set(
+            FullText.objects.filter(record=record).values_list("record_id", flat=True)
+        ),
         "settings": services.stage_settings(review, stage),
         "reasons": ExclusionReason.objects.filter(review=review, archived=False),
     }
@@ -800,7 +830,16 @@ def pilot_close(
     except ValidationError as failure:
         messages.error(request, _errors(failure))
     else:
-        if closed.passed:
+        skipped = getattr(closed, "votes_not_carried_over", 0)
+        if closed.passed and skipped:
+            messages.warning(
+                request,
+                f"Round {closed.number} passed: screening is open. {skipped} pilot "
+                f"vote{pluralize(skipped)} did not become decisions (a vote cast "
+                "meanwhile, a record merged away, a reason archived, or more votes "
+                "than the stage needs); those records are screened as usual.",
+            )
+        elif closed.passed:
             messages.success(
                 request, f"Round {closed.number} passed: screening is open."
             )

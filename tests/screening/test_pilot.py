@@ -204,7 +204,7 @@ def test_only_leads_draw_and_close_and_a_round_needs_two_reviewers(
     _screen_all(pilot, reviewer_a, {})
     with pytest.raises(ValidationError, match="Only a lead"):
         pilot_services.pilot_close(pilot=pilot, actor=reviewer_a)
-    with pytest.raises(ValidationError, match="Two reviewers"):
+    with pytest.raises(ValidationError, match="votes from 2 reviewers"):
         pilot_services.pilot_close(pilot=pilot, actor=lead)
 
 
@@ -242,6 +242,11 @@ def test_pilot_votes_stay_blinded_on_every_page_until_the_round_closes(
 
     close = reverse("screening:pilot_close", args=[review.pk, TA.value, pilot.pk])
     assert b.post(close).status_code == 403
+    response = lead_client.post(close, follow=True)
+    assert "needs votes from 2 reviewers" in response.text  # 9 records have one
+    assert PilotRound.objects.get().closed_at is None
+    _screen_all(pilot, reviewer_a, {0: INC, 1: INC})
+    _screen_all(pilot, reviewer_b, {})
     assert lead_client.post(close).status_code == 302
     body = b.get(url).text
     assert (
@@ -269,3 +274,125 @@ def test_a_pilot_size_cannot_be_set_once_the_stage_has_votes(
     assert response.status_code == 200
     assert "a calibration round comes before screening" in response.text
     assert StageSettings.objects.get(review=review, stage=TA).pilot_size is None
+
+
+def test_the_activity_log_hides_every_event_that_names_a_vote(
+    review: Review,
+    records: list[Record],
+    calibrated: StageSettings,
+    lead: User,
+    reviewer_a: User,
+) -> None:
+    from reviews.views import SEALED_VERBS
+
+    pilot = pilot_services.pilot_start(review=review, stage=TA, actor=lead)
+    record = pilot.records.order_by("pk")[0]
+    pilot_services.pilot_vote(pilot=pilot, record=record, reviewer=reviewer_a, vote=EXC)
+    calibrated.pilot_size = None
+    calibrated.save()
+    services.decision_record(
+        review=review, record=records[0], stage=TA, reviewer=reviewer_a, vote=EXC
+    )
+    services.vote_undo(review=review, stage=TA, reviewer=reviewer_a)
+    naming_a_vote = {
+        event.verb
+        for event in AuditEvent.objects.all()
+        if "vote" in (event.before or {}) or "vote" in (event.after or {})
+    }
+    assert naming_a_vote == {
+        "screening.pilot_voted", "screening.voted", "screening.vote_withdrawn",
+    }  # fmt: skip
+    assert naming_a_vote <= SEALED_VERBS
+    body = client_for(lead).get(reverse("reviews:activity", args=[review.pk])).text
+    assert "exclude" not in body
+
+
+def test_a_round_closes_only_when_every_record_has_the_votes_it_needs(
+    review: Review,
+    records: list[Record],
+    calibrated: StageSettings,
+    lead: User,
+    reviewer_a: User,
+    reviewer_b: User,
+    observer: User,
+) -> None:
+    pilot = pilot_services.pilot_start(review=review, stage=TA, actor=lead)
+    _screen_all(pilot, reviewer_a, {})
+    first = pilot.records.order_by("pk")[0]
+    pilot_services.pilot_vote(pilot=pilot, record=first, reviewer=reviewer_b, vote=EXC)
+    # One shared record would give agreement 1.0 on n = 1: not a calibration.
+    with pytest.raises(ValidationError, match="9 records have fewer"):
+        pilot_services.pilot_close(pilot=pilot, actor=lead)
+    calibrated.reviewers_required = 3
+    calibrated.save()
+    _screen_all(pilot, reviewer_b, {})
+    # Votes that become decisions: as many as the stage needs per record.
+    with pytest.raises(ValidationError, match="votes from 3 reviewers"):
+        pilot_services.pilot_close(pilot=pilot, actor=lead)
+    calibrated.pilot_votes_count = False
+    calibrated.save()
+    assert pilot_services.pilot_close(pilot=pilot, actor=lead).passed is True
+    assert not Decision.objects.exists()
+
+
+def test_carrying_votes_over_never_overwrites_a_real_vote(
+    review: Review,
+    records: list[Record],
+    calibrated: StageSettings,
+    lead: User,
+    reviewer_a: User,
+    reviewer_b: User,
+) -> None:
+    pilot = pilot_services.pilot_start(review=review, stage=TA, actor=lead)
+    first = pilot.records.order_by("pk")[0]
+    Decision.objects.create(
+        review=review, record=first, stage=TA, reviewer=reviewer_a,
+        vote=INC, note="my real vote",
+    )  # fmt: skip
+    _screen_all(pilot, reviewer_a, {})
+    _screen_all(pilot, reviewer_b, {})
+    closed = pilot_services.pilot_close(pilot=pilot, actor=lead)
+    kept = Decision.objects.get(record=first, reviewer=reviewer_a)
+    assert (kept.vote, kept.note) == ("include", "my real vote")
+    assert getattr(closed, "votes_not_carried_over", None) == 1
+    assert Decision.objects.count() == 20
+
+
+def test_calibration_settings_are_checked(
+    review: Review, records: list[Record], calibrated: StageSettings, lead: User
+) -> None:
+    url = reverse("screening:settings", args=[review.pk, TA.value])
+    data: dict[str, Any] = {
+        "reviewers_required": 2,
+        "maybe_rule": "as_include",
+        "pilot_size": 500,
+        "pilot_kappa": 0.6,
+        "pilot_agreement": 0.8,
+        "pilot_votes_count": "on",
+    }
+    response = client_for(lead).post(url, data)
+    assert "at most 200 records" in response.text
+    pilot_services.pilot_start(review=review, stage=TA, actor=lead)
+    response = client_for(lead).post(url, {**data, "pilot_size": ""})
+    assert "close it before removing calibration" in response.text
+    assert StageSettings.objects.get(pk=calibrated.pk).pilot_size == 10
+
+
+def test_closing_a_round_asks_for_one_training_of_the_prioritised_queue(
+    review: Review,
+    records: list[Record],
+    calibrated: StageSettings,
+    lead: User,
+    reviewer_a: User,
+    reviewer_b: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    calibrated.prioritised = True
+    calibrated.save()
+    pilot = pilot_services.pilot_start(review=review, stage=TA, actor=lead)
+    _screen_all(pilot, reviewer_a, {})
+    _screen_all(pilot, reviewer_b, {})
+    with django_capture_on_commit_callbacks() as callbacks:
+        pilot_services.pilot_close(pilot=pilot, actor=lead)
+    assert RecordStage.objects.filter(status=Outcome.EXCLUDED).count() == 10
+    assert len(callbacks) == 1

@@ -141,7 +141,7 @@ def test_one_training_at_a_time_and_a_dead_claim_expires(
     PriorityTraining.objects.create(review=review, started_at=running)
     assert priority_retrain_run(review_id=review.pk) is None
     assert not PriorityScore.objects.exists()
-    PriorityTraining.objects.update(started_at=running - timedelta(minutes=31))
+    PriorityTraining.objects.update(started_at=running - timedelta(minutes=36))
     training = priority_retrain_run(review_id=review.pk)
     assert training is not None and training.started_at is None
     assert training.method == "pool order" and training.scored == 3
@@ -238,3 +238,93 @@ def test_turning_prioritisation_on_asks_for_a_training(
     assert len(_scores(review)) == 3
     full_text = reverse("screening:settings", args=[review.pk, Stage.FULL_TEXT.value])
     assert 'name="prioritised"' not in client_for(lead).get(full_text).text
+
+
+def test_a_request_refused_while_a_training_runs_makes_it_run_again(
+    review: Review, prioritised: StageSettings, reviewer_a: User
+) -> None:
+    _records(review, RELEVANT, 3)
+    started = priority_services._claim(review)  # a training is running
+    assert started is not None
+    assert priority_retrain_run(review_id=review.pk) is None  # refused
+    assert PriorityTraining.objects.get(review=review).rerun
+    assert priority_services._release(review, started) is True  # so it re-runs
+
+
+def test_a_training_releases_only_its_own_claim(
+    review: Review, prioritised: StageSettings, reviewer_a: User
+) -> None:
+    _records(review, RELEVANT, 3)
+    stale = priority_services._claim(review)
+    assert stale is not None
+    PriorityTraining.objects.update(started_at=stale - timedelta(minutes=36))
+    newer = priority_services._claim(review)  # the stale claim is taken over
+    assert newer is not None and newer != stale
+    assert priority_services._release(review, stale - timedelta(minutes=36)) is False
+    assert PriorityTraining.objects.get(review=review).started_at == newer
+
+
+def test_the_throttle_holds_when_a_settled_record_was_merged_away(
+    review: Review, prioritised: StageSettings, reviewer_a: User, reviewer_b: User
+) -> None:
+    relevant, other = _records(review, RELEVANT, 30), _records(review, OTHER, 30)
+    for user in (reviewer_a, reviewer_b):
+        _settle(review, relevant[:12], user, Vote.INCLUDE)
+        _settle(review, other[:12], user, Vote.EXCLUDE)
+    merged = relevant[0]
+    merged.duplicate_of = relevant[1]
+    merged.save(update_fields=["duplicate_of"])
+    assert priority_retrain_run(review_id=review.pk) is not None
+    assert priority_retrain_run(review_id=review.pk) is None  # nothing is new
+
+
+def test_the_sweep_finds_queues_whose_pool_grew(
+    review: Review, prioritised: StageSettings, reviewer_a: User
+) -> None:
+    _records(review, RELEVANT, 3)
+    assert priority_services.reviews_behind() == [review.pk]  # never trained
+    assert priority_retrain_run(review_id=review.pk) is not None
+    assert priority_services.reviews_behind() == []
+    _records(review, OTHER, 2)  # a new import
+    assert priority_services.reviews_behind() == [review.pk]
+    assert priority_retrain_run(review_id=review.pk) is not None
+    assert len(_scores(review)) == 5
+
+
+def test_features_are_rebuilt_after_an_edit_or_a_broken_cache(
+    review: Review,
+    prioritised: StageSettings,
+    reviewer_a: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+    vectorise = priority_services.vectorise
+
+    def counted(texts: Any) -> Any:
+        calls.append(len(texts))
+        return vectorise(texts)
+
+    monkeypatch.setattr(priority_services, "vectorise", counted)
+    records = _records(review, RELEVANT, 3)
+    assert _retrain(review) is not None
+    records[0].abstract = "A new abstract after a merge filled it in"
+    records[0].save()
+    assert _retrain(review) is not None
+    assert calls == [3, 3]
+    priority_services._cache_path(review).write_bytes(b"PK\x03\x04 truncated")
+    assert _retrain(review) is not None
+    assert calls == [3, 3, 3]
+
+
+def test_the_dashboard_says_when_the_last_training_failed(
+    review: Review, prioritised: StageSettings, reviewer_a: User
+) -> None:
+    PriorityTraining.objects.create(
+        review=review, trained_at=timezone.now(), error="MemoryError"
+    )
+    body = (
+        client_for(reviewer_a)
+        .get(reverse("screening:dashboard", args=[review.pk]))
+        .text
+    )
+    assert 'data-testid="training-failed"' in body and "MemoryError" not in body
