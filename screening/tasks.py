@@ -32,3 +32,13 @@ def priority_sweep() -> None:
 
     for review_id in priority_services.reviews_behind():
         priority_retrain.delay(review_id=review_id)
+
+
+@shared_task(base=JobTask, acks_late=True, soft_time_limit=3600, time_limit=3900)
+def decision_import(*, job_id: int, review_id: int) -> None:
+    """Import a CSV of prior decisions (see import_services.decision_import_run)."""
+    from screening import import_services
+
+    if not Review.objects.filter(pk=review_id).exists():
+        return  # deleted meanwhile
+    import_services.decision_import_run(job_id=job_id)

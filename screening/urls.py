@@ -1,6 +1,6 @@
 from django.urls import path
 
-from screening import views
+from screening import import_views, views
 
 app_name = "screening"
 
@@ -69,4 +69,8 @@ urlpatterns += [
         views.full_text_assign,
         name="full_text_assign",
     ),
+]
+
+urlpatterns += [
+    path(STAGE + "import/", import_views.decision_import, name="decision_import"),
 ]

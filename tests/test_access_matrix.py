@@ -111,6 +111,7 @@ ACCESS: dict[str, tuple[str, set[str]]] = {
     "screening:pilot_start": (LEAD, {POST}),
     "screening:pilot_close": (LEAD, {POST}),
     "screening:pilot_vote": (REVIEWER, {POST}),
+    "screening:decision_import": (LEAD, {GET, POST}),
 }
 # POSTs that need more than the URL's access class: (name) -> who gets what.
 STRICTER_POST: dict[str, dict[str, set[int]]] = {
