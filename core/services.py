@@ -63,7 +63,10 @@ def job_progress(
     }
     if total is not None:
         fields["total"] = total
-    Job.objects.filter(pk=job_id).update(**fields)
+    # Never over a finished job: a task delivered twice must not rewrite the
+    # message of the job its first delivery finished.
+    unfinished = [Job.Status.QUEUED, Job.Status.RUNNING]
+    Job.objects.filter(pk=job_id, status__in=unfinished).update(**fields)
 
 
 def job_succeed(*, job_id: int, message: str = "") -> None:

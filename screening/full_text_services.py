@@ -13,19 +13,24 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import IO, Any
+from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 
 from core.audit import audit_event_create
 from core.models import Job, User
 from core.roles import Role
-from core.services import job_create, job_fail, job_start, job_succeed
+from core.services import (
+    job_create,
+    job_fail,
+    job_progress,
+    job_start,
+    job_succeed,
+)
 from reviews.models import Review
 from screening.fulltext_matching import (
     FileStatus,
@@ -194,36 +199,21 @@ def full_text_zip_run(*, review_id: int, job_id: int) -> dict[str, int]:
         job_fail(job_id=job_id, error=f"{name}: {error}")
         default_storage.delete(path)
         return {}
-    _zip_progress(job_id, done=0, total=len(files), message="Reading the PDFs")
+    job_progress(job_id=job_id, done=0, total=len(files), message="Reading the PDFs")
 
     def counted() -> Iterator[tuple[str, bytes]]:
         for done, item in enumerate(files, start=1):
             if done % 10 == 0:
-                _zip_progress(job_id, done=done, message="Reading the PDFs")
+                job_progress(job_id=job_id, done=done, message="Reading the PDFs")
             yield item
 
     try:
         report = match_pdfs(counted(), _record_keys(review))
-        _zip_progress(job_id, done=len(files), message="Storing the PDFs")
+        job_progress(job_id=job_id, done=len(files), message="Storing the PDFs")
         counts = _zip_store(review, job, files, report)
     finally:
         default_storage.delete(path)
     return counts
-
-
-def _zip_progress(
-    job_id: int, *, done: int, message: str, total: int | None = None
-) -> None:
-    """job_progress for a job still running: a second delivery of the task must
-    not write over the message of a job the first one finished."""
-    fields: dict[str, Any] = {
-        "done": done,
-        "message": message,
-        "updated_at": timezone.now(),
-    }
-    if total is not None:
-        fields["total"] = total
-    Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(**fields)
 
 
 def _zip_leftover_delete(job_id: int) -> None:

@@ -55,11 +55,9 @@ from screening.models import Decision, ExclusionReason, RecordStage, StageSettin
 from screening.rules import (
     Ballot,
     BallotError,
-    MaybeRule,
     Outcome,
     Stage,
     Vote,
-    outcome,
 )
 from searches.models import Record
 from searches.parsers.base import normalise_doi, normalise_pmid, open_text
@@ -702,24 +700,13 @@ def _ballots(stage: Stage, record_ids: Sequence[int]) -> dict[int, list[Ballot]]
 
 
 def _outcome_set(state: _State, ballots: list[Ballot], run: _Import) -> None:
-    """The record's outcome from its votes, as services._outcome_update sets it."""
+    """The record's outcome from its votes, as a vote through services sets it."""
     try:
-        result = outcome(
-            ballots,
-            stage=run.stage,
-            required=run.config.reviewers_required,
-            maybe_rule=MaybeRule(run.config.maybe_rule),
-        )
+        fields = services.outcome_fields(ballots, run.config, now=run.now)
     except BallotError as error:
         raise ValidationError(f"Record #{state.record_id}: {error}.") from error
-    state.status, state.all_maybe = result.outcome.value, result.all_maybe
-    state.conflict = result.why
-    if result.outcome in (Outcome.INCLUDED, Outcome.EXCLUDED):
-        included = result.outcome is Outcome.INCLUDED
-        state.final_vote = (Vote.INCLUDE if included else Vote.EXCLUDE).value
-        state.final_reason_id = result.reason
-        state.method = RecordStage.Method.AGREEMENT.value
-        state.resolved_at = run.now
+    for name, value in fields.items():
+        setattr(state, name, value)
 
 
 def _states_save(

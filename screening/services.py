@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import combinations
 from typing import Any
 
@@ -207,33 +208,48 @@ def decision_record(
     return decision
 
 
+def outcome_fields(
+    ballots: list[Ballot], settings: StageSettings, *, now: datetime
+) -> dict[str, Any]:
+    """A record's RecordStage fields from its current votes (SCR-3/4): the
+    status, and when the votes settle it, the final vote by agreement.
+    Raises BallotError on votes the rules refuse."""
+    result = outcome(
+        ballots,
+        stage=Stage(settings.stage),
+        required=settings.reviewers_required,
+        maybe_rule=MaybeRule(settings.maybe_rule),
+    )
+    fields: dict[str, Any] = {
+        "status": result.outcome.value,
+        "all_maybe": result.all_maybe,
+        "conflict": result.why,
+        "final_vote": "",
+        "final_reason_id": None,
+        "method": "",
+        "resolved_at": None,
+    }
+    if result.outcome in (Outcome.INCLUDED, Outcome.EXCLUDED):
+        included = result.outcome is Outcome.INCLUDED
+        fields["final_vote"] = (Vote.INCLUDE if included else Vote.EXCLUDE).value
+        fields["final_reason_id"] = result.reason
+        fields["method"] = RecordStage.Method.AGREEMENT.value
+        fields["resolved_at"] = now
+    return fields
+
+
 def _outcome_update(state: RecordStage, settings: StageSettings, actor: User) -> None:
     ballots = [
         Ballot(d.reviewer_id, Vote(d.vote), d.reason_id)
         for d in Decision.objects.filter(record_id=state.record_id, stage=state.stage)
     ]
     try:
-        result = outcome(
-            ballots,
-            stage=Stage(state.stage),
-            required=settings.reviewers_required,
-            maybe_rule=MaybeRule(settings.maybe_rule),
-        )
+        fields = outcome_fields(ballots, settings, now=timezone.now())
     except BallotError as error:
         raise ValidationError(str(error)) from error
     was_resolved = state.is_resolved
-    state.status = result.outcome.value
-    state.all_maybe = result.all_maybe
-    state.conflict = result.why
-    if result.outcome in (Outcome.INCLUDED, Outcome.EXCLUDED):
-        included = result.outcome is Outcome.INCLUDED
-        state.final_vote = (Vote.INCLUDE if included else Vote.EXCLUDE).value
-        state.final_reason_id = result.reason
-        state.method = RecordStage.Method.AGREEMENT
-        state.resolved_at = timezone.now()
-    else:
-        state.final_vote, state.final_reason_id, state.method = "", None, ""
-        state.resolved_at = None
+    for name, value in fields.items():
+        setattr(state, name, value)
     state.save()
     if was_resolved and not state.is_resolved:
         audit_event_create(

@@ -62,6 +62,20 @@ def _scores(review: Review) -> dict[int, float]:
     )
 
 
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pool size of every call to vectorise."""
+    sizes: list[int] = []
+    vectorise = priority_services.vectorise
+
+    def counted(texts: Any) -> Any:
+        sizes.append(len(texts))
+        return vectorise(texts)
+
+    monkeypatch.setattr(priority_services, "vectorise", counted)
+    return sizes
+
+
 def _retrain(review: Review) -> PriorityTraining | None:
     PriorityTraining.objects.filter(review=review).update(labelled=0, trained_at=None)
     return priority_retrain_run(review_id=review.pk)
@@ -177,16 +191,8 @@ def test_the_pool_is_vectorised_once_until_it_changes(
     review: Review,
     prioritised: StageSettings,
     reviewer_a: User,
-    monkeypatch: pytest.MonkeyPatch,
+    calls: list[int],
 ) -> None:
-    calls: list[int] = []
-    vectorise = priority_services.vectorise
-
-    def counted(texts: Any) -> Any:
-        calls.append(len(texts))
-        return vectorise(texts)
-
-    monkeypatch.setattr(priority_services, "vectorise", counted)
     _records(review, RELEVANT, 3)
     assert _retrain(review) is not None
     assert _retrain(review) is not None
@@ -295,16 +301,8 @@ def test_features_are_rebuilt_after_an_edit_or_a_broken_cache(
     review: Review,
     prioritised: StageSettings,
     reviewer_a: User,
-    monkeypatch: pytest.MonkeyPatch,
+    calls: list[int],
 ) -> None:
-    calls: list[int] = []
-    vectorise = priority_services.vectorise
-
-    def counted(texts: Any) -> Any:
-        calls.append(len(texts))
-        return vectorise(texts)
-
-    monkeypatch.setattr(priority_services, "vectorise", counted)
     records = _records(review, RELEVANT, 3)
     assert _retrain(review) is not None
     records[0].abstract = "A new abstract after a merge filled it in"
